@@ -1,0 +1,102 @@
+"""Run folders: naming experiments, finding a run's checkpoints, writing its metrics.
+
+One run is one folder, `<logs_dir>/<experiment>/version_<n>/`, made by the
+TensorBoardLogger. Lightning can only resolve `best`/`last` in the process that ran
+`fit` (Lightning #17312); here they are resolved from the folders on disk.
+"""
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+METRICS_FILE = "metrics.json"
+_VERSION = re.compile(r"^version_(\d+)$")
+
+
+class RunNotFoundError(FileNotFoundError):
+    """No run on disk has the checkpoint that was asked for."""
+
+
+def experiment_name(config_paths: Sequence[str | os.PathLike]) -> str:
+    """`configs/fashion_mnist/mlp.yaml` -> `fashion_mnist/mlp`; outside `configs/`, the stem.
+
+    The dataset folder is kept because stems repeat across datasets (`cnn.yaml`). With
+    several `--config` files, the first names the experiment (later ones are fragments).
+    """
+    if not config_paths:
+        return "default"
+    path = Path(os.fspath(config_paths[0]))
+    parts = path.with_suffix("").parts
+    if "configs" in parts:
+        inside = parts[len(parts) - parts[::-1].index("configs") :]
+        return "/".join(inside)
+    return path.stem
+
+
+def run_dirs(logs_dir: str | Path, experiment: str) -> list[Path]:
+    """The version folders of one experiment, newest (highest version) first."""
+    root = Path(logs_dir) / experiment
+    if not root.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in root.iterdir() if (m := _VERSION.match(p.name))]
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def resolve_checkpoint(logs_dir: str | Path, experiment: str, which: str) -> Path:
+    """The `best` or `last` checkpoint of the newest run of `experiment` that has one."""
+    if which not in ("best", "last"):
+        raise ValueError(f"unknown checkpoint {which!r}; expected 'best', 'last' or a file path")
+    for run in run_dirs(logs_dir, experiment):
+        found = _last(run) if which == "last" else _best(run)
+        if found is not None:
+            return found
+    raise RunNotFoundError(
+        f"no run of experiment {experiment!r} under {Path(logs_dir) / experiment} has a "
+        f"{which!r} checkpoint; train one first (python -m proj fit --config ...) or give "
+        "--ckpt_path a file"
+    )
+
+
+def _last(run: Path) -> Path | None:
+    path = run / "checkpoints" / "last.ckpt"
+    return path if path.is_file() else None
+
+
+def _best(run: Path) -> Path | None:
+    metrics = run / METRICS_FILE
+    if metrics.is_file():
+        best = json.loads(metrics.read_text()).get("best_checkpoint")
+        if best and Path(best).is_file():
+            return Path(best)
+    last = _last(run)
+    if last is None:
+        return None
+    # A run stopped before metrics.json was written: ModelCheckpoint's state knows.
+    state = torch.load(last, map_location="cpu", weights_only=True).get("callbacks", {})
+    for key, value in state.items():
+        if key.startswith("ModelCheckpoint") and value.get("best_model_path"):
+            best = Path(value["best_model_path"])
+            if best.is_file():
+                return best
+    return None
+
+
+def write_json(path: str | Path, data: dict[str, Any]) -> None:
+    """Write atomically: a reader never sees half a file, a crash never truncates the old one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

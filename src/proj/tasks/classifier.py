@@ -1,0 +1,112 @@
+"""The one LightningModule for image classification: any net, any optimizer, one step."""
+
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import nn
+from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
+from torchmetrics.classification import MulticlassAccuracy
+
+
+class ImageClassifier(L.LightningModule):
+    """Cross-entropy classification of `net`'s logits, with accuracy per stage.
+
+    `optimizer` and `lr_scheduler` are callables so a config can pick any `torch.optim`
+    class (None: AdamW with torch's defaults; a class default here would leak its
+    init_args, e.g. AdamW's weight_decay, into whatever class a config picks).
+    ReduceLROnPlateau is stepped on `val/loss` and OneCycleLR per step, with its
+    `total_steps` filled in from the trainer. `l1`/`l2` add the course's explicit
+    penalties (lambda * sum|w| or sum w^2 over all parameters) to the training loss.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        num_classes: int,
+        optimizer: OptimizerCallable | None = None,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        label_smoothing: float = 0.0,
+        l1: float = 0.0,
+        l2: float = 0.0,
+    ) -> None:
+        super().__init__()
+        # Under LightningCLI this records the net's config (class path and primitives). A net
+        # built in Python is dropped: pickling a module breaks weights_only=True loading.
+        self.save_hyperparameters()
+        if isinstance(self.hparams.get("net"), nn.Module):
+            self.remove_ignored_hparams(["net"])
+        self.net = net
+        self.num_classes = num_classes
+        self.optimizer = optimizer
+        self.lr_scheduler = lr_scheduler
+        self.l1 = l1
+        self.l2 = l2
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        self.train_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.val_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.test_acc = MulticlassAccuracy(num_classes, average="micro")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        images, labels = batch
+        logits = self.net(images)  # (B, num_classes)
+        if logits.ndim != 2 or logits.shape[1] != self.num_classes:
+            raise ValueError(
+                f"{type(self.net).__name__} returned logits of shape {tuple(logits.shape)}, "
+                f"expected (batch, {self.num_classes}): check the net's num_classes"
+            )
+        loss = self.loss_fn(logits, labels)
+        accuracy = getattr(self, f"{stage}_acc")
+        accuracy.update(logits, labels)
+        on_step = stage == "train"
+        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True)
+        self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self._step(batch, "train")
+        if self.l1:
+            loss = loss + self.l1 * sum(p.abs().sum() for p in self.net.parameters())
+        if self.l2:
+            loss = loss + self.l2 * sum(p.pow(2).sum() for p in self.net.parameters())
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def predict_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> dict[str, torch.Tensor]:
+        images, labels = batch
+        probs = self.net(images).softmax(dim=1)  # (B, num_classes)
+        confidence, predicted = probs.max(dim=1)
+        return {"pred": predicted, "prob": confidence, "target": labels}
+
+    def configure_optimizers(self) -> Any:
+        make_optimizer = self.optimizer or torch.optim.AdamW
+        optimizer = make_optimizer(self.parameters())
+        if self.lr_scheduler is None:
+            return optimizer
+        scheduler = self._make_scheduler(optimizer)
+        if isinstance(scheduler, ReduceLROnPlateau):
+            config = {"scheduler": scheduler, "monitor": "val/loss", "interval": "epoch"}
+        elif isinstance(scheduler, OneCycleLR):
+            config = {"scheduler": scheduler, "interval": "step"}
+        else:
+            config = {"scheduler": scheduler, "interval": "epoch"}
+        return {"optimizer": optimizer, "lr_scheduler": config}
+
+    def _make_scheduler(self, optimizer: torch.optim.Optimizer) -> Any:
+        # OneCycleLR needs a step count that only the trainer knows; a config leaves it
+        # unset (null) and it is filled in here.
+        keywords = getattr(self.lr_scheduler, "keywords", {})
+        if "total_steps" in keywords and keywords["total_steps"] is None and not keywords.get("epochs"):
+            return self.lr_scheduler(optimizer, total_steps=int(self.trainer.estimated_stepping_batches))
+        return self.lr_scheduler(optimizer)
