@@ -46,9 +46,15 @@ class ProjCLI(LightningCLI):
         parser.add_argument("--logs_dir", type=str, default="logs", help="Where run folders go.")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults(
-            {"checkpoint.monitor": "val/acc", "checkpoint.mode": "max", "checkpoint.save_last": True}
+            {
+                "checkpoint.monitor": "val/acc",
+                "checkpoint.mode": "max",
+                "checkpoint.save_last": True,
+            }
         )
-        parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
+        parser.link_arguments(
+            "data.num_classes", "model.init_args.num_classes", apply_on="instantiate"
+        )
         parser.link_arguments(
             "data.num_classes", "model.init_args.net.init_args.num_classes", apply_on="instantiate"
         )
@@ -97,7 +103,9 @@ class ProjCLI(LightningCLI):
             return
         best = self.trainer.checkpoint_callback and self.trainer.checkpoint_callback.best_model_path
         if not best:
-            rank_zero_warn("No best checkpoint was saved (fast_dev_run?): testing the current weights.")
+            rank_zero_warn(
+                "No best checkpoint was saved (fast_dev_run?): testing the current weights."
+            )
         else:
             rank_zero_info(f"Testing the best checkpoint: {best}")
         self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None)

@@ -67,7 +67,9 @@ class ImageClassifier(L.LightningModule):
         self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         loss = self._step(batch, "train")
         if self.l1:
             loss = loss + self.l1 * sum(p.abs().sum() for p in self.net.parameters())
@@ -107,6 +109,12 @@ class ImageClassifier(L.LightningModule):
         # OneCycleLR needs a step count that only the trainer knows; a config leaves it
         # unset (null) and it is filled in here.
         keywords = getattr(self.lr_scheduler, "keywords", {})
-        if "total_steps" in keywords and keywords["total_steps"] is None and not keywords.get("epochs"):
-            return self.lr_scheduler(optimizer, total_steps=int(self.trainer.estimated_stepping_batches))
+        if (
+            "total_steps" in keywords
+            and keywords["total_steps"] is None
+            and not keywords.get("epochs")
+        ):
+            return self.lr_scheduler(
+                optimizer, total_steps=int(self.trainer.estimated_stepping_batches)
+            )
         return self.lr_scheduler(optimizer)
