@@ -72,8 +72,11 @@ def _best(run: Path) -> Path | None:
     metrics = run / METRICS_FILE
     if metrics.is_file():
         best = json.loads(metrics.read_text()).get("best_checkpoint")
-        if best and Path(best).is_file():
-            return Path(best)
+        if best:
+            # Recorded relative to where fit ran; the run folder may have moved since.
+            for candidate in (Path(best), run / "checkpoints" / Path(best).name):
+                if candidate.is_file():
+                    return candidate
     last = _last(run)
     if last is None:
         return None

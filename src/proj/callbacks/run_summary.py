@@ -19,6 +19,7 @@ class RunSummary(Callback):
 
     def __init__(self) -> None:
         self.summary: dict[str, Any] = {}
+        self._created = time.perf_counter()  # the CLI builds this first: ~process start
         self._fit_start = 0.0
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -73,6 +74,7 @@ class RunSummary(Callback):
     def _write(self, trainer: L.Trainer) -> None:
         if trainer.fast_dev_run or not trainer.is_global_zero or trainer.logger is None:
             return
+        self.summary["wall_seconds"] = round(time.perf_counter() - self._created, 2)
         write_json(f"{trainer.log_dir}/{METRICS_FILE}", self.summary)
 
 

@@ -1,0 +1,88 @@
+import functools
+
+import lightning as L
+import pytest
+import torch
+from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau, StepLR
+
+from proj.data import FashionMNISTDataModule
+from proj.models import NeuralNetwork
+from proj.tasks import ImageClassifier
+
+
+def _batch(n=8):
+    return torch.randn(n, 1, 28, 28), torch.randint(0, 10, (n,))
+
+
+class _Trainer:
+    estimated_stepping_batches = 123
+
+
+def _configured(task):
+    task.trainer = _Trainer()  # only estimated_stepping_batches is read
+    return task.configure_optimizers()
+
+
+def test_penalties_raise_the_training_loss():
+    torch.manual_seed(0)
+    batch = _batch()
+    losses = {}
+    for name, kwargs in {"plain": {}, "l1": {"l1": 1e-3}, "l2": {"l2": 1e-3}}.items():
+        torch.manual_seed(0)
+        task = ImageClassifier(NeuralNetwork(), num_classes=10, **kwargs)
+        losses[name] = float(task.training_step(batch, 0))
+    assert losses["l1"] > losses["plain"] and losses["l2"] > losses["plain"]
+    torch.manual_seed(0)
+    weights = NeuralNetwork()  # the same initial weights the tasks had
+    l1 = sum(p.abs().sum() for p in weights.parameters())
+    assert losses["l1"] - losses["plain"] == pytest.approx(1e-3 * float(l1), rel=1e-4)
+
+
+def test_default_optimizer_is_adamw_with_torch_defaults():
+    optimizer = _configured(ImageClassifier(NeuralNetwork(), num_classes=10))
+    assert isinstance(optimizer, torch.optim.AdamW)
+    assert optimizer.defaults["lr"] == 1e-3
+
+
+def test_one_cycle_gets_its_step_count_from_the_trainer():
+    task = ImageClassifier(
+        NeuralNetwork(),
+        num_classes=10,
+        lr_scheduler=functools.partial(OneCycleLR, max_lr=0.1, total_steps=None),
+    )
+    config = _configured(task)["lr_scheduler"]
+    assert isinstance(config["scheduler"], OneCycleLR)
+    assert config["scheduler"].total_steps == 123 and config["interval"] == "step"
+
+
+def test_plateau_watches_val_loss_and_others_step_per_epoch():
+    plateau = ImageClassifier(NeuralNetwork(), 10, lr_scheduler=ReduceLROnPlateau)
+    config = _configured(plateau)["lr_scheduler"]
+    assert config["monitor"] == "val/loss" and isinstance(config["scheduler"], ReduceLROnPlateau)
+    step = ImageClassifier(NeuralNetwork(), 10, lr_scheduler=functools.partial(StepLR, step_size=2))
+    assert _configured(step)["lr_scheduler"]["interval"] == "epoch"
+
+
+def test_logits_of_the_wrong_width_are_a_clear_error():
+    task = ImageClassifier(NeuralNetwork(num_classes=5), num_classes=10)
+    with pytest.raises(ValueError, match=r"shape \(8, 5\), expected \(batch, 10\)"):
+        task.training_step(_batch(), 0)
+
+
+def test_checkpoint_of_a_python_built_task_loads_weights_only(tiny_data_dir, tmp_path):
+    task = ImageClassifier(NeuralNetwork(), num_classes=10)
+    assert "net" not in task.hparams
+    data = FashionMNISTDataModule(data_dir=str(tiny_data_dir), val_size=64, batch_size=64)
+    trainer = L.Trainer(
+        max_epochs=1, logger=False, enable_progress_bar=False, default_root_dir=tmp_path
+    )
+    trainer.fit(task, datamodule=data)
+    path = tmp_path / "model.ckpt"
+    trainer.save_checkpoint(path)
+    checkpoint = torch.load(path, weights_only=True)
+    assert checkpoint["hyper_parameters"]["num_classes"] == 10
+    restored = ImageClassifier(NeuralNetwork(), num_classes=10)
+    restored.load_state_dict(checkpoint["state_dict"])
+    x, _ = _batch()
+    task.eval(), restored.eval()
+    torch.testing.assert_close(task(x), restored(x))

@@ -1,0 +1,122 @@
+"""The command line as a user runs it: fit, then test/validate/predict in new processes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from proj.cli import main
+from tests.conftest import REPO, tiny_data_args
+
+MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
+RUNS = Path("logs") / "fashion_mnist" / "mlp"
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def _fit(data_dir: Path, *extra: str) -> None:
+    main(["fit", "--config", MLP, *tiny_data_args(data_dir), *QUIET, *extra])
+
+
+def _proj(*args: str) -> subprocess.CompletedProcess:
+    """`python -m proj ...` in a new process, in the test's folder."""
+    return subprocess.run(
+        [sys.executable, "-m", "proj", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def _metrics(version: int) -> dict:
+    return json.loads((RUNS / f"version_{version}" / "metrics.json").read_text())
+
+
+def test_fast_dev_run_trains_tests_and_leaves_no_files(tiny_data_dir, tmp_path, capsys):
+    _fit(tiny_data_dir, "--trainer.fast_dev_run", "2")
+    assert "test/acc" in capsys.readouterr().out  # the after-fit test ran on the current weights
+    leftovers = {p.name for p in tmp_path.iterdir()} - {"data"}
+    assert leftovers == set(), f"fast_dev_run wrote {leftovers}"
+
+
+def test_fit_makes_one_complete_run_folder_then_tests_its_best_checkpoint(tiny_data_dir):
+    _fit(tiny_data_dir, "--trainer.max_epochs", "2")
+    run = RUNS / "version_0"
+    assert (run / "config.yaml").is_file()
+    assert list(run.glob("events.out.tfevents.*"))
+    checkpoints = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert "last.ckpt" in checkpoints and len(checkpoints) == 2
+    metrics = _metrics(0)
+    assert Path(metrics["best_checkpoint"]).parent == run / "checkpoints"
+    assert metrics["test_checkpoint"] == metrics["best_checkpoint"]
+    assert [e["epoch"] for e in metrics["val_history"]] == [0, 1]
+    assert metrics["best_val"]["val/acc"] == max(e["val/acc"] for e in metrics["val_history"])
+    assert 0.0 <= metrics["test"]["test/acc"] <= 1.0 and metrics["test"]["test/loss"] > 0
+    assert metrics["model"] == "NeuralNetwork" and metrics["params"] == 669_706
+    assert metrics["epochs"] == 2 and metrics["fit_seconds"] > 0
+
+
+def test_runs_of_one_config_never_share_a_folder(tiny_data_dir):
+    for _ in range(2):
+        _fit(tiny_data_dir, "--trainer.max_epochs", "1", "--test_after_fit", "false")
+    assert sorted(p.name for p in RUNS.iterdir()) == ["version_0", "version_1"]
+    assert "test" not in _metrics(1)
+
+
+def test_test_best_in_a_new_process_reproduces_the_metric(tiny_data_dir):
+    _fit(tiny_data_dir, "--trainer.max_epochs", "2")
+    data = [*tiny_data_args(tiny_data_dir), *QUIET]
+    result = _proj("test", "--config", MLP, "--ckpt_path", "best", *data)
+    assert result.returncode == 0, result.stderr
+    best = _metrics(0)["best_checkpoint"]
+    assert f"--ckpt_path best -> {best}" in result.stderr
+    reproduced = _metrics(1)  # the test run got its own folder
+    assert reproduced["test_checkpoint"] == best
+    assert reproduced["test"]["test/acc"] == pytest.approx(
+        _metrics(0)["test"]["test/acc"], abs=1e-4
+    )
+
+    result = _proj("validate", "--config", MLP, "--ckpt_path", "last", *data)
+    assert result.returncode == 0, result.stderr
+    assert str(RUNS / "version_0" / "checkpoints" / "last.ckpt") in result.stderr
+    assert 0.0 <= _metrics(2)["validate"]["val/acc"] <= 1.0
+
+
+def test_predict_runs_on_the_best_checkpoint(tiny_data_dir):
+    _fit(tiny_data_dir, "--trainer.max_epochs", "1", "--test_after_fit", "false")
+    main(
+        ["predict", "--config", MLP, "--ckpt_path", "best", *tiny_data_args(tiny_data_dir), *QUIET]
+    )
+
+
+def test_best_without_any_run_is_a_clear_error(tiny_data_dir, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["test", "--config", MLP, "--ckpt_path", "best"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "no run of experiment 'fashion_mnist/mlp'" in err and "has a 'best' checkpoint" in err
+    assert not Path("logs").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--trainer.max_epohcs", "1"], "max_epohcs"),
+        (["--trainer.max_epochs", "many"], "trainer.max_epochs"),
+        (["--model.init_args.net.init_args.dropoutt", "0.1"], "dropoutt"),
+        (["--model.init_args.net", "proj.models.NoSuchNet"], "NoSuchNet"),
+    ],
+)
+def test_config_mistakes_are_reported_without_a_traceback(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", MLP, *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not Path("logs").exists()
+
+
+def test_a_typo_inside_a_config_file_names_the_key(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(Path(MLP).read_text().replace("max_epochs:", "max_epocs:"))
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", str(bad)])
+    assert "max_epocs" in capsys.readouterr().err
