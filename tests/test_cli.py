@@ -96,6 +96,13 @@ def test_best_without_any_run_is_a_clear_error(tiny_data_dir, capsys):
     assert not Path("logs").exists()
 
 
+def test_a_missing_checkpoint_file_is_a_clear_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["test", "--config", MLP, "--ckpt_path", "runs/nope.ckpt"])
+    assert exit_info.value.code == 2
+    assert "--ckpt_path runs/nope.ckpt: no such file" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

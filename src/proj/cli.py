@@ -8,6 +8,7 @@ and after `fit` a test of the best checkpoint and a `metrics.json`.
 """
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -83,7 +84,10 @@ class ProjCLI(LightningCLI):
             # Lightning 2.6 still writes last.ckpt (into the working directory) at the end
             # of a fast_dev_run, which is meant to save nothing.
             config.checkpoint.save_last = False
-        if config.get("ckpt_path") in ("best", "last"):
+        ckpt_path = config.get("ckpt_path")
+        if ckpt_path not in (None, "best", "last") and not Path(ckpt_path).is_file():
+            self.parser.error(f"--ckpt_path {ckpt_path}: no such file (or use 'best' / 'last')")
+        if ckpt_path in ("best", "last"):
             try:
                 resolved = resolve_checkpoint(config.logs_dir, self._experiment(), config.ckpt_path)
             except RunNotFoundError as err:
