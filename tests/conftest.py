@@ -1,5 +1,6 @@
 """Shared fixtures: tiny Fashion-MNIST written in the real IDX format, isolated folders."""
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -48,3 +49,41 @@ def tiny_data_dir(tmp_path: Path) -> Path:
 def tiny_data_args(data_dir: Path) -> list[str]:
     """CLI overrides that point a Fashion-MNIST config at the tiny data."""
     return ["--data.init_args.data_dir", str(data_dir), "--data.init_args.val_size", "64"]
+
+
+def write_cifar10(data_dir: Path, per_batch: int = 20, test_size: int = 30) -> Path:
+    """`cifar-10-batches-py/` exactly as the real archive unpacks: pickled dicts, bytes keys.
+
+    Image i of a batch has label i % 10 and every pixel of channel c equal to
+    10 * label + c, so tests can check the decoding of the (N, 3072) rows.
+    """
+    folder = data_dir / "cifar-10-batches-py"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def batch(name: str, size: int) -> dict:
+        labels = [i % NUM_CLASSES for i in range(size)]
+        data = np.zeros((size, 3, 32, 32), dtype=np.uint8)
+        for i, label in enumerate(labels):
+            for channel in range(3):
+                data[i, channel] = 10 * label + channel
+        return {
+            b"batch_label": name.encode(),
+            b"labels": labels,
+            b"data": data.reshape(size, 3072),
+            b"filenames": [f"{name}_{i}.png".encode() for i in range(size)],
+        }
+
+    for i in range(1, 6):
+        with open(folder / f"data_batch_{i}", "wb") as f:
+            pickle.dump(batch(f"training batch {i} of 5", per_batch), f, protocol=2)
+    with open(folder / "test_batch", "wb") as f:
+        pickle.dump(batch("testing batch 1 of 1", test_size), f, protocol=2)
+    meta = {b"label_names": [n.encode() for n in ("airplane", "automobile", "bird")]}
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump(meta, f, protocol=2)
+    return data_dir
+
+
+def tiny_cifar_args(data_dir: Path) -> list[str]:
+    """CLI overrides that point a CIFAR config at the tiny data."""
+    return ["--data.init_args.data_dir", str(data_dir), "--data.init_args.val_size", "10"]

@@ -73,27 +73,41 @@ class ProjCLI(LightningCLI):
 
     @property
     def _subconfig(self) -> Any:
-        return self.config[self.subcommand] if self.subcommand else self.config
+        subcommand = self.config.get("subcommand")
+        return self.config[subcommand] if subcommand else self.config
 
     def _experiment(self) -> str:
         return self._subconfig.experiment or experiment_name(self._subconfig.config or [])
 
-    def before_instantiate_classes(self) -> None:
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        super().parse_arguments(parser, args)
+        # Resolved here, before Lightning reads the model's hyperparameters from the
+        # checkpoint file, so `best`/`last` behave exactly like the path they stand for.
         config = self._subconfig
-        if config.trainer.get("fast_dev_run"):
-            # Lightning 2.6 still writes last.ckpt (into the working directory) at the end
-            # of a fast_dev_run, which is meant to save nothing.
-            config.checkpoint.save_last = False
         ckpt_path = config.get("ckpt_path")
         if ckpt_path not in (None, "best", "last") and not Path(ckpt_path).is_file():
-            self.parser.error(f"--ckpt_path {ckpt_path}: no such file (or use 'best' / 'last')")
+            parser.error(f"--ckpt_path {ckpt_path}: no such file (or use 'best' / 'last')")
         if ckpt_path in ("best", "last"):
             try:
-                resolved = resolve_checkpoint(config.logs_dir, self._experiment(), config.ckpt_path)
+                resolved = resolve_checkpoint(config.logs_dir, self._experiment(), ckpt_path)
             except RunNotFoundError as err:
-                self.parser.error(str(err))
-            print(f"--ckpt_path {config.ckpt_path} -> {resolved}", file=sys.stderr)
+                parser.error(str(err))
+            print(f"--ckpt_path {ckpt_path} -> {resolved}", file=sys.stderr)
             config.ckpt_path = str(resolved)
+
+    def before_instantiate_classes(self) -> None:
+        if self._subconfig.trainer.get("fast_dev_run"):
+            # Lightning 2.6 still writes last.ckpt (into the working directory) at the end
+            # of a fast_dev_run, which is meant to save nothing.
+            self._subconfig.checkpoint.save_last = False
+
+    def _dump_config(self) -> None:
+        super()._dump_config()
+        # The dump leaves out a net's init_args when num_classes, a link target, was its
+        # only one; Lightning's hparams recording then has nowhere to put the linked value.
+        net = self.config_dump.get("model", {}).get("init_args", {}).get("net")
+        if isinstance(net, dict) and "class_path" in net:
+            net.setdefault("init_args", {})
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         if self._subconfig.trainer.get("logger") in (None, True):

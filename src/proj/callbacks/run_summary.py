@@ -57,6 +57,12 @@ class RunSummary(Callback):
                 last_checkpoint=checkpoint.last_model_path or None,
                 best_val=self._best_entry(checkpoint),
             )
+        # Models with scalar parameters (the regression line) report them, and the
+        # DataModule's exact answer when it has one.
+        if hasattr(pl_module, "scalar_parameters"):
+            self.summary["parameters"] = pl_module.scalar_parameters()
+        if hasattr(trainer.datamodule, "reference_parameters"):
+            self.summary["reference_parameters"] = trainer.datamodule.reference_parameters()
         self._write(trainer)
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -9,6 +9,8 @@ from torch import nn
 from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
 from torchmetrics.classification import MulticlassAccuracy
 
+from proj.models.init import initialize
+
 
 class ImageClassifier(L.LightningModule):
     """Cross-entropy classification of `net`'s logits, with accuracy per stage.
@@ -19,6 +21,8 @@ class ImageClassifier(L.LightningModule):
     ReduceLROnPlateau is stepped on `val/loss` and OneCycleLR per step, with its
     `total_steps` filled in from the trainer. `l1`/`l2` add the course's explicit
     penalties (lambda * sum|w| or sum w^2 over all parameters) to the training loss.
+    `init` re-initialises the net with a scheme of `proj.models.init` (`course`,
+    `kaiming_normal`, ...) and its `init_options` (e.g. `{nonlinearity: relu}`).
     """
 
     def __init__(
@@ -30,6 +34,8 @@ class ImageClassifier(L.LightningModule):
         label_smoothing: float = 0.0,
         l1: float = 0.0,
         l2: float = 0.0,
+        init: str | None = None,
+        init_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         # Under LightningCLI this records the net's config (class path and primitives). A net
@@ -37,6 +43,8 @@ class ImageClassifier(L.LightningModule):
         self.save_hyperparameters()
         if isinstance(self.hparams.get("net"), nn.Module):
             self.remove_ignored_hparams(["net"])
+        if init is not None:
+            initialize(net, init, **(init_options or {}))
         self.net = net
         self.num_classes = num_classes
         self.optimizer = optimizer

@@ -1,0 +1,72 @@
+"""Regression with mean squared error, logging the model's scalar parameters as it learns."""
+
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.cli import OptimizerCallable
+from lightning.pytorch.utilities import rank_zero_info
+from torch import nn
+
+
+class Regressor(L.LightningModule):
+    """MSE on `net(x)` vs `y`; metrics `train/mse`, `val/mse`, `test/mse`.
+
+    Every scalar parameter of the net (the line's `weight` and `bias`) is logged as
+    `param/<name>`, and compared with the DataModule's `reference_parameters()` (e.g. the
+    least-squares answer) when training ends.
+    """
+
+    def __init__(self, net: nn.Module, optimizer: OptimizerCallable | None = None) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        if isinstance(self.hparams.get("net"), nn.Module):
+            self.remove_ignored_hparams(["net"])  # keep checkpoints weights_only-loadable
+        self.net = net
+        self.optimizer = optimizer
+        self.loss_fn = nn.MSELoss()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def scalar_parameters(self) -> dict[str, float]:
+        return {n: float(p.detach()) for n, p in self.net.named_parameters() if p.numel() == 1}
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        x, y = batch
+        loss = self.loss_fn(self.net(x), y)
+        self.log(f"{stage}/mse", loss, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        loss = self._step(batch, "train")
+        for name, value in self.scalar_parameters().items():
+            self.log(f"param/{name}", value, on_step=False, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def predict_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        return self.net(batch[0])
+
+    def configure_optimizers(self) -> Any:
+        make_optimizer = self.optimizer or torch.optim.SGD
+        return make_optimizer(self.parameters())
+
+    def on_fit_end(self) -> None:
+        learned = self.scalar_parameters()
+        reference_fn = getattr(self.trainer.datamodule, "reference_parameters", None)
+        reference = reference_fn() if reference_fn else {}
+        lines = [f"{'parameter':<10} {'learned':>10} {'least squares':>14}"]
+        for name, value in learned.items():
+            ref = f"{reference[name]:>14.4f}" if name in reference else f"{'-':>14}"
+            lines.append(f"{name:<10} {value:>10.4f} {ref}")
+        rank_zero_info("\n".join(lines))
