@@ -70,8 +70,17 @@ class ImageClassifier(L.LightningModule):
         loss = self.loss_fn(logits, labels)
         accuracy = getattr(self, f"{stage}_acc")
         accuracy.update(logits, labels)
-        on_step = stage == "train"
-        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True)
+        training = stage == "train"
+        # Evaluation losses are averaged over all ranks (once per epoch); the training
+        # loss is not, as that would cost a collective call every step.
+        self.log(
+            f"{stage}/loss",
+            loss,
+            on_step=training,
+            on_epoch=True,
+            prog_bar=True,
+            sync_dist=not training,
+        )
         self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 

@@ -35,7 +35,7 @@ class Regressor(L.LightningModule):
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch
         loss = self.loss_fn(self.net(x), y)
-        self.log(f"{stage}/mse", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log(f"{stage}/mse", loss, on_epoch=True, prog_bar=True, sync_dist=stage != "train")
         return loss
 
     def training_step(
@@ -70,3 +70,6 @@ class Regressor(L.LightningModule):
             ref = f"{reference[name]:>14.4f}" if name in reference else f"{'-':>14}"
             lines.append(f"{name:<10} {value:>10.4f} {ref}")
         rank_zero_info("\n".join(lines))
+        if self.logger is not None and reference:
+            metrics = {f"least_squares/{name}": value for name, value in reference.items()}
+            self.logger.log_metrics(metrics, step=self.global_step)

@@ -1,0 +1,47 @@
+"""Transforms applied to whole batches on the device, after transfer.
+
+Working on a (B, C, H, W) batch at once costs one kernel per op instead of a Python call
+per image, which is what makes the in-memory path fast.
+"""
+
+import torch
+import torch.nn.functional as F
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 in [0, 255] -> float32 in [0, 1]; float input is assumed to be in [0, 1] already."""
+    if images.dtype == torch.uint8:
+        return images.float().div_(255)
+    return images
+
+
+def normalize(
+    images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]
+) -> torch.Tensor:
+    mean_t = torch.as_tensor(mean, dtype=images.dtype, device=images.device).view(1, -1, 1, 1)
+    std_t = torch.as_tensor(std, dtype=images.dtype, device=images.device).view(1, -1, 1, 1)
+    return (images - mean_t) / std_t
+
+
+def resize(images: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, size, size), bilinear with antialiasing."""
+    return F.interpolate(images, size=(size, size), mode="bilinear", antialias=True)
+
+
+def random_crop(images: torch.Tensor, padding: int) -> torch.Tensor:
+    """Pad each side by `padding` (zeros) and crop back to the original size at a random offset."""
+    b, c, h, w = images.shape
+    padded = F.pad(images, (padding, padding, padding, padding))  # (B, C, H+2p, W+2p)
+    top = torch.randint(0, 2 * padding + 1, (b, 1), device=images.device)
+    left = torch.randint(0, 2 * padding + 1, (b, 1), device=images.device)
+    span = torch.arange(h, device=images.device)
+    rows = (top + span).view(b, 1, h, 1).expand(b, c, h, w + 2 * padding)
+    cropped_rows = padded.gather(2, rows)  # (B, C, H, W+2p)
+    cols = (left + torch.arange(w, device=images.device)).view(b, 1, 1, w).expand(b, c, h, w)
+    return cropped_rows.gather(3, cols)  # (B, C, H, W)
+
+
+def random_hflip(images: torch.Tensor) -> torch.Tensor:
+    """Mirror each image left-right with probability 1/2."""
+    flip = torch.rand(images.shape[0], device=images.device) < 0.5
+    return torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)

@@ -1,0 +1,157 @@
+"""The part every image-classification DataModule shares: split, loaders, batch transforms."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+from torchvision.transforms import v2
+
+from proj.data import batch_transforms as bt
+from proj.data.in_memory import InMemoryBatches
+from proj.data.sampler import EpochSampler
+from proj.data.tensor_dataset import TensorImageDataset
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class ImageClassificationDataModule(L.LightningDataModule):
+    """Base for datasets small enough to decode once into uint8 tensors.
+
+    Subclasses say what the data is (`class_names`, `mean`, `std`, `crop_padding`) and
+    how to read it (`_read_split`); this class splits train/val with its own seeded
+    generator (so the split does not move with the training seed), serves batches, and
+    normalises/augments/resizes whole batches on the device.
+
+    `in_memory=False` is the classic path: a per-sample Dataset and a DataLoader with
+    workers, where `image_size` is a per-sample torchvision Resize; for the same seeds it
+    yields the same batches as the in-memory path (without resizing: the two resizes
+    round differently).
+    """
+
+    class_names: tuple[str, ...] = ()
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+    crop_padding: int = 4
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        batch_size: int = 64,
+        val_size: int = 5000,
+        seed: int = 42,
+        num_workers: int = 0,
+        in_memory: bool = True,
+        augment: bool = False,
+        normalize: bool = True,
+        image_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"data.batch_size must be >= 1, got {batch_size}")
+        if val_size < 1:
+            raise ValueError(f"data.val_size must be >= 1, got {val_size}")
+        self.save_hyperparameters()
+        self.data_dir = data_dir
+        self.batch_size = batch_size
+        self.val_size = val_size
+        self.seed = seed
+        self.num_workers = num_workers
+        self.in_memory = in_memory
+        self.augment = augment
+        self.normalize = normalize
+        self.image_size = image_size
+        self.splits: dict[str, Any] = {}
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def _read_split(self, train: bool) -> Batch:
+        """All images of the train or test split as uint8 (N, C, H, W) and int64 (N,) tensors."""
+        raise NotImplementedError
+
+    def _per_sample_dataset(self, train: bool) -> Dataset:
+        """The split as a classic per-sample Dataset yielding (uint8 CHW tensor, int)."""
+        return TensorImageDataset(*self._read_split(train), transform=self._per_sample_transform())
+
+    def _per_sample_transform(self) -> v2.Transform | None:
+        return v2.Resize(self.image_size, antialias=True) if self.image_size else None
+
+    def setup(self, stage: str) -> None:
+        if stage in ("fit", "validate") and "train" not in self.splits:
+            self._setup_train_val()
+        if stage in ("test", "predict") and "test" not in self.splits:
+            self.splits["test"] = self._split_source(train=False, indices=None)
+
+    def _setup_train_val(self) -> None:
+        images, labels = self._read_split(train=True)
+        n = len(labels)
+        if self.val_size >= n:
+            raise ValueError(
+                f"data.val_size={self.val_size} leaves no training data: the set has {n}"
+            )
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
+        val_idx, train_idx = order[: self.val_size], order[self.val_size :]
+        if self.in_memory:
+            self.splits["train"] = (images[train_idx], labels[train_idx])
+            self.splits["val"] = (images[val_idx], labels[val_idx])
+        else:
+            self.splits["train"] = self._split_source(train=True, indices=train_idx)
+            self.splits["val"] = self._split_source(train=True, indices=val_idx)
+
+    def _split_source(self, train: bool, indices: torch.Tensor | None) -> Any:
+        if self.in_memory:
+            images, labels = self._read_split(train)
+            return (images, labels) if indices is None else (images[indices], labels[indices])
+        dataset = self._per_sample_dataset(train)
+        return dataset if indices is None else Subset(dataset, indices.tolist())
+
+    def _loader(self, split: str, shuffle: bool) -> Any:
+        if split not in self.splits:
+            raise RuntimeError(
+                f"{type(self).__name__}: split {split!r} not set up; call setup first"
+            )
+        source = self.splits[split]
+        # The shuffle seed follows the global seed (seed_everything), the split does not.
+        sampler = EpochSampler(_num_samples(source), shuffle=shuffle, seed=torch.initial_seed())
+        if self.in_memory:
+            return InMemoryBatches(*source, batch_size=self.batch_size, sampler=sampler)
+        return DataLoader(
+            source,
+            sampler=sampler,
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=torch.cuda.is_available(),
+        )
+
+    def train_dataloader(self) -> Any:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> Any:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> Any:
+        return self._loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> Any:
+        return self._loader("test", shuffle=False)
+
+    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        images, labels = batch
+        images = bt.to_float(images)  # (B, C, H, W) uint8 -> float in [0, 1]
+        if self.image_size and images.shape[-2:] != (self.image_size, self.image_size):
+            images = bt.resize(images, self.image_size)
+        if self.augment and self.trainer is not None and self.trainer.training:
+            images = bt.random_hflip(bt.random_crop(images, self.crop_padding))
+        if self.normalize:
+            images = bt.normalize(images, self.mean, self.std)
+        return images, labels
+
+
+def _num_samples(source: Sequence | tuple[torch.Tensor, torch.Tensor]) -> int:
+    if isinstance(source, tuple):
+        return len(source[1])
+    return len(source)

@@ -1,0 +1,69 @@
+"""A shuffling sampler whose order is a pure function of (seed, epoch, rank)."""
+
+from collections.abc import Iterator
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DistributedSampler
+
+
+class EpochSampler(DistributedSampler):
+    """Shuffles by (seed, epoch) and keeps this rank's shard.
+
+    Lightning calls `set_epoch` before each epoch, so a resumed run sees the same order as
+    an uninterrupted one. The order is computed at the first batch, not when the iterator
+    is created: on resume Lightning creates the iterator before it calls `set_epoch`.
+    Under DDP the training order is padded by wrapping around so every rank gets the same
+    number of samples (as `DistributedSampler` does); evaluation shards are not padded.
+
+    It subclasses `DistributedSampler` only so that Lightning sees a sampler that shards
+    by itself and does not wrap it in a second one under DDP; the parent's `__init__`,
+    which needs a process group, is not called: the rank is read when iterating.
+    """
+
+    def __init__(self, dataset_size: int, shuffle: bool, seed: int = 0) -> None:
+        self.dataset_size = dataset_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = 0
+
+    @property
+    def num_replicas(self) -> int:
+        return _rank_and_world_size()[1]
+
+    @property
+    def rank(self) -> int:
+        return _rank_and_world_size()[0]
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def indices(self) -> torch.Tensor:
+        """This rank's sample indices for the current epoch, in order."""
+        if self.shuffle:
+            generator = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) % 2**63)
+            order = torch.randperm(self.dataset_size, generator=generator)
+        else:
+            order = torch.arange(self.dataset_size)
+        rank, world_size = _rank_and_world_size()
+        if world_size == 1:
+            return order
+        if self.shuffle:
+            padded = -(-self.dataset_size // world_size) * world_size
+            order = order.repeat(-(-padded // max(self.dataset_size, 1)))[:padded]
+        return order[rank::world_size]
+
+    def __iter__(self) -> Iterator[int]:
+        yield from self.indices().tolist()
+
+    def __len__(self) -> int:
+        rank, world_size = _rank_and_world_size()
+        if self.shuffle:
+            return -(-self.dataset_size // world_size)
+        return len(range(rank, self.dataset_size, world_size))
+
+
+def _rank_and_world_size() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1

@@ -1,0 +1,133 @@
+import shutil
+
+import lightning as L
+import pytest
+import torch
+import torchvision
+
+from proj.data import FashionMNISTDataModule, fashion_mnist
+from proj.data.fashion_mnist import FILES
+from proj.data.idx import IDXFormatError
+from tests.conftest import write_fashion_mnist
+
+
+def _prepared(data_dir, **kwargs) -> FashionMNISTDataModule:
+    dm = FashionMNISTDataModule(data_dir=str(data_dir), val_size=64, batch_size=32, **kwargs)
+    dm.prepare_data()
+    return dm
+
+
+def _batches(loader, epochs=(0,)):
+    out = []
+    for epoch in epochs:
+        loader.sampler.set_epoch(epoch)  # what Lightning does before each epoch
+        out.extend(loader)
+    return out
+
+
+def test_prepare_decompresses_into_torchvision_layout(tiny_data_dir):
+    dm = _prepared(tiny_data_dir)
+    assert sorted(p.name for p in dm.raw_dir.iterdir()) == sorted(FILES)
+    dm.setup("fit")
+    images, labels = dm.splits["train"]
+    assert images.dtype == torch.uint8 and images.shape == (320 - 64, 1, 28, 28)
+    assert labels.dtype == torch.int64 and len(dm.splits["val"][1]) == 64
+    assert dm.num_classes == 10 and dm.class_names[9] == "Ankle boot"
+
+
+def test_prepare_finds_a_system_copy(tmp_path, monkeypatch):
+    system = write_fashion_mnist(tmp_path / "usr-share")
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIRS", (system,))
+    dm = _prepared(tmp_path / "empty")
+    dm.setup("test")
+    assert len(dm.splits["test"][1]) == 120
+
+
+def test_offline_error_lists_files_and_places(tmp_path, monkeypatch):
+    # The real torchvision download code, pointed at a closed local port: no network used.
+    monkeypatch.setattr(torchvision.datasets.FashionMNIST, "mirrors", ["http://127.0.0.1:9/"])
+    dm = FashionMNISTDataModule(data_dir=str(tmp_path / "nothing"))
+    with pytest.raises(FileNotFoundError) as err:
+        dm.prepare_data()
+    message = str(err.value)
+    for name in FILES:
+        assert f"{name}.gz" in message
+    assert str((tmp_path / "nothing").resolve()) in message
+    assert "/usr/share/datasets/fashion-mnist" in message
+    assert "download failed" in message
+
+
+def test_corrupt_system_file_is_named(tmp_path, monkeypatch):
+    system = write_fashion_mnist(tmp_path / "sys")
+    (system / "train-labels-idx1-ubyte.gz").write_bytes(b"not gzip at all")
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIRS", (system,))
+    dm = FashionMNISTDataModule(data_dir=str(tmp_path / "d"))
+    with pytest.raises(IDXFormatError, match="train-labels-idx1-ubyte.gz"):
+        dm.prepare_data()
+    assert not any((tmp_path / "d" / "FashionMNIST" / "raw").glob(".*")), "temp file left behind"
+
+
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_in_memory_and_per_sample_paths_give_equal_batches(tiny_data_dir, split):
+    loaders = []
+    for in_memory in (True, False):
+        dm = _prepared(tiny_data_dir, in_memory=in_memory)
+        dm.setup("fit" if split != "test" else "test")
+        loaders.append(getattr(dm, f"{split}_dataloader")())
+    fast, classic = (_batches(loader, epochs=(0, 1)) for loader in loaders)
+    assert len(fast) == len(classic) == 2 * len(loaders[0])
+    for (xa, ya), (xb, yb) in zip(fast, classic, strict=True):
+        assert xa.dtype == xb.dtype == torch.uint8
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+
+
+def test_split_is_seeded_and_ignores_the_training_seed(tiny_data_dir):
+    def val_labels(split_seed, global_seed):
+        L.seed_everything(global_seed)
+        dm = _prepared(tiny_data_dir, seed=split_seed)
+        dm.setup("fit")
+        return dm.splits["val"][1]
+
+    assert torch.equal(val_labels(1, 0), val_labels(1, 123))
+    assert not torch.equal(val_labels(1, 0), val_labels(2, 0))
+
+
+def test_train_and_val_are_disjoint_and_cover_the_train_file(tiny_data_dir):
+    dm = _prepared(tiny_data_dir)
+    dm.setup("fit")
+    rows = torch.cat([dm.splits["train"][0], dm.splits["val"][0]]).flatten(1)
+    assert len(torch.unique(rows, dim=0)) == 320
+
+
+def test_batch_transform_normalises_and_augments_only_in_training(tiny_data_dir):
+    dm = _prepared(tiny_data_dir, augment=True)
+    images = torch.full((4, 1, 28, 28), 255, dtype=torch.uint8)
+    images[:, :, :, :14] = 0
+    labels = torch.zeros(4, dtype=torch.int64)
+    out, _ = dm.on_after_batch_transfer((images, labels), 0)  # no trainer: evaluation
+    expected = (images.float() / 255 - 0.2860) / 0.3530
+    torch.testing.assert_close(out, expected)
+
+    class Training:
+        training = True
+
+    dm.trainer = Training()
+    torch.manual_seed(0)
+    batch = images.repeat(16, 1, 1, 1)
+    augmented, _ = dm.on_after_batch_transfer((batch, labels.repeat(16)), 0)
+    assert augmented.shape == batch.shape
+    assert not torch.equal(augmented, expected.repeat(16, 1, 1, 1))
+
+
+def test_missing_files_after_prepare_are_reported(tiny_data_dir):
+    dm = _prepared(tiny_data_dir)
+    shutil.rmtree(dm.raw_dir)
+    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte.gz"):
+        dm.setup("fit")
+
+
+def test_val_size_too_large_names_the_key(tiny_data_dir):
+    dm = FashionMNISTDataModule(data_dir=str(tiny_data_dir), val_size=320)
+    dm.prepare_data()
+    with pytest.raises(ValueError, match="data.val_size=320"):
+        dm.setup("fit")
