@@ -78,10 +78,12 @@ class RunSummary(Callback):
         return next((e for e in history if e.get(checkpoint.monitor) == best), history[-1])
 
     def _write(self, trainer: L.Trainer) -> None:
-        if trainer.fast_dev_run or not trainer.is_global_zero or trainer.logger is None:
+        if trainer.fast_dev_run or trainer.logger is None:
             return
-        self.summary["wall_seconds"] = round(time.perf_counter() - self._created, 2)
-        write_json(f"{trainer.log_dir}/{METRICS_FILE}", self.summary)
+        log_dir = trainer.log_dir  # a broadcast under DDP: every rank must ask for it
+        if trainer.is_global_zero:
+            self.summary["wall_seconds"] = round(time.perf_counter() - self._created, 2)
+            write_json(f"{log_dir}/{METRICS_FILE}", self.summary)
 
 
 def _metrics(trainer: L.Trainer, prefix: str) -> dict[str, float]:
