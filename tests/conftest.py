@@ -55,10 +55,12 @@ def write_cifar10(data_dir: Path, per_batch: int = 20, test_size: int = 30) -> P
     """`cifar-10-batches-py/` exactly as the real archive unpacks: pickled dicts, bytes keys.
 
     Image i of a batch has label i % 10 and every pixel of channel c equal to
-    10 * label + c, so tests can check the decoding of the (N, 3072) rows.
+    10 * label + c, so tests can check the decoding of the (N, 3072) rows; the bottom-right
+    pixels hold a number unique to the image, so no two images are equal.
     """
     folder = data_dir / "cifar-10-batches-py"
     folder.mkdir(parents=True, exist_ok=True)
+    serial = iter(range(1_000_000))
 
     def batch(name: str, size: int) -> dict:
         labels = [i % NUM_CLASSES for i in range(size)]
@@ -66,6 +68,8 @@ def write_cifar10(data_dir: Path, per_batch: int = 20, test_size: int = 30) -> P
         for i, label in enumerate(labels):
             for channel in range(3):
                 data[i, channel] = 10 * label + channel
+            number = next(serial)
+            data[i, :, 31, 30:] = (number // 256, number % 256)
         return {
             b"batch_label": name.encode(),
             b"labels": labels,

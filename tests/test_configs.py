@@ -14,7 +14,10 @@ from tests.conftest import (
     write_fashion_mnist,
 )
 
-CONFIGS = sorted((REPO / "configs").rglob("*.yaml"))
+CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml") if p.parent.name != "trainer")
+FRAGMENTS = sorted((REPO / "configs" / "trainer").glob("*.yaml"))
+MLP = REPO / "configs" / "fashion_mnist" / "mlp.yaml"
+CNN = REPO / "configs" / "fashion_mnist" / "cnn.yaml"
 
 
 def _data_args(config: Path, tmp_path: Path) -> list[str]:
@@ -38,3 +41,53 @@ def test_config_runs_one_fast_dev_run_step(config, tmp_path, capsys):
     args = ["--config", str(config), *_data_args(config, tmp_path)]
     main(["fit", *args, "--trainer.fast_dev_run", "1", "--trainer.enable_progress_bar", "false"])
     assert "test/" in capsys.readouterr().out  # the after-fit test ran
+
+
+def test_every_trainer_fragment_is_tested():
+    assert {p.stem for p in FRAGMENTS} == {
+        "cpu",
+        "gpu",
+        "ddp",
+        "ddp_multinode",
+        "bf16_mixed",
+        "fp16_mixed",
+    }
+
+
+@pytest.mark.parametrize("fragment", FRAGMENTS, ids=lambda p: p.stem)
+def test_trainer_fragment_stacks_on_a_dataset_config(fragment, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", str(MLP), "--config", str(fragment), "--print_config"])
+    assert exit_info.value.code == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    for key, value in yaml.safe_load(fragment.read_text())["trainer"].items():
+        assert printed["trainer"][key] == value, key
+    assert printed["model"]["class_path"] == "proj.tasks.ImageClassifier"
+
+
+@pytest.mark.parametrize("config", [MLP, CNN], ids=["mlp", "cnn"])
+@pytest.mark.parametrize("fragment", ["cpu", "bf16_mixed"])
+def test_cpu_fragments_train_a_step(config, fragment, tmp_path, capsys):
+    fragment_path = REPO / "configs" / "trainer" / f"{fragment}.yaml"
+    args = ["--config", str(config), "--config", str(fragment_path), *_data_args(config, tmp_path)]
+    main(["fit", *args, "--trainer.fast_dev_run", "1", "--trainer.enable_progress_bar", "false"])
+    assert "test/acc" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("precision", ["bf16-true", "64-true"])
+def test_true_precisions_get_inputs_in_the_model_dtype(precision, tmp_path, capsys):
+    args = ["--config", str(CNN), *_data_args(CNN, tmp_path), "--trainer.precision", precision]
+    main(["fit", *args, "--trainer.fast_dev_run", "1", "--trainer.enable_progress_bar", "false"])
+    assert "test/acc" in capsys.readouterr().out
+
+
+def test_channels_last_cnn_trains_a_step(tmp_path, capsys):
+    args = [
+        "--config",
+        str(CNN),
+        *_data_args(CNN, tmp_path),
+        "--model.init_args.channels_last",
+        "true",
+    ]
+    main(["fit", *args, "--trainer.fast_dev_run", "1", "--trainer.enable_progress_bar", "false"])
+    assert "test/acc" in capsys.readouterr().out

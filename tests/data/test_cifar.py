@@ -26,7 +26,8 @@ def test_batches_decode_rows_into_channels(cifar_dir):
     assert images.shape == (20, 3, 32, 32) and images.dtype == torch.uint8
     assert labels.tolist() == [i % 10 for i in range(20)]
     for channel in range(3):  # channel c of an image of label k is filled with 10k + c
-        assert (images[:, channel] == (10 * labels + channel).view(-1, 1, 1)).all()
+        plane = images[:, channel, :31]  # the last row holds the image's serial number
+        assert (plane == (10 * labels + channel).view(-1, 1, 1)).all()
 
 
 def test_cifar10_reads_all_five_training_batches_and_the_test_batch(cifar_dir):
@@ -53,7 +54,7 @@ def test_cifar2_keeps_airplanes_and_birds_relabelled(cifar_dir):
     images, labels = dm._read_split(train=True)
     assert len(labels) == 20 and torch.bincount(labels).tolist() == [10, 10]
     # airplanes (CIFAR 0) have pixel value 0 in channel 0, birds (CIFAR 2) 20
-    assert (images[labels == 0][:, 0] == 0).all() and (images[labels == 1][:, 0] == 20).all()
+    assert (images[labels == 0][:, 0, 0] == 0).all() and (images[labels == 1][:, 0, 0] == 20).all()
     _, test_labels = dm._read_split(train=False)
     assert torch.bincount(test_labels).tolist() == [3, 3]
     assert dm.class_names == ("airplane", "bird") and dm.num_classes == 2

@@ -110,6 +110,7 @@ def test_batch_transform_normalises_and_augments_only_in_training(tiny_data_dir)
 
     class Training:
         training = True
+        precision = "32-true"
 
     dm.trainer = Training()
     torch.manual_seed(0)

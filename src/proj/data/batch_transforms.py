@@ -8,11 +8,11 @@ import torch
 import torch.nn.functional as F
 
 
-def to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 in [0, 255] -> float32 in [0, 1]; float input is assumed to be in [0, 1] already."""
+def to_float(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """uint8 in [0, 255] -> `dtype` in [0, 1]; float input is assumed to be in [0, 1] already."""
     if images.dtype == torch.uint8:
-        return images.float().div_(255)
-    return images
+        return images.to(dtype).div_(255)
+    return images.to(dtype)
 
 
 def normalize(

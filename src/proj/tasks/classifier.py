@@ -23,6 +23,8 @@ class ImageClassifier(L.LightningModule):
     penalties (lambda * sum|w| or sum w^2 over all parameters) to the training loss.
     `init` re-initialises the net with a scheme of `proj.models.init` (`course`,
     `kaiming_normal`, ...) and its `init_options` (e.g. `{nonlinearity: relu}`).
+    `channels_last` stores the net's conv weights and each input batch as NHWC, which
+    tensor cores and oneDNN kernels prefer for CNNs.
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class ImageClassifier(L.LightningModule):
         l2: float = 0.0,
         init: str | None = None,
         init_options: dict[str, Any] | None = None,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         # Under LightningCLI this records the net's config (class path and primitives). A net
@@ -45,7 +48,8 @@ class ImageClassifier(L.LightningModule):
             self.remove_ignored_hparams(["net"])
         if init is not None:
             initialize(net, init, **(init_options or {}))
-        self.net = net
+        self.channels_last = channels_last
+        self.net = net.to(memory_format=torch.channels_last) if channels_last else net
         self.num_classes = num_classes
         self.optimizer = optimizer
         self.lr_scheduler = lr_scheduler
@@ -57,11 +61,13 @@ class ImageClassifier(L.LightningModule):
         self.test_acc = MulticlassAccuracy(num_classes, average="micro")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.net(x)
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         images, labels = batch
-        logits = self.net(images)  # (B, num_classes)
+        logits = self(images)  # (B, num_classes)
         if logits.ndim != 2 or logits.shape[1] != self.num_classes:
             raise ValueError(
                 f"{type(self.net).__name__} returned logits of shape {tuple(logits.shape)}, "
@@ -104,7 +110,7 @@ class ImageClassifier(L.LightningModule):
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
     ) -> dict[str, torch.Tensor]:
         images, labels = batch
-        probs = self.net(images).softmax(dim=1)  # (B, num_classes)
+        probs = self(images).softmax(dim=1)  # (B, num_classes)
         confidence, predicted = probs.max(dim=1)
         return {"pred": predicted, "prob": confidence, "target": labels}
 
