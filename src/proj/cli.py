@@ -5,11 +5,18 @@ On top of Lightning's CLI: every run gets its own TensorBoard folder
 `checkpoint.*`, `num_classes` linked from the DataModule into the model and its net,
 `--ckpt_path best|last` resolved from the run folders (so it works in a new process),
 and after `fit` a test of the best checkpoint and a `metrics.json`.
+
+Runs are safe to start side by side and to resume: a run's folder is reserved
+atomically; `fit --ckpt_path` with a checkpoint of this experiment continues in that
+checkpoint's folder; a run that fails before its first step leaves no folder behind;
+input errors are printed as one message, without a traceback.
 """
 
+import os
+import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
@@ -17,15 +24,28 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-from proj.callbacks import RunSummary
-from proj.runs import RunNotFoundError, experiment_name, resolve_checkpoint
+from proj.callbacks import RNGState, RunSummary
+from proj.errors import ProjError
+from proj.runs import (
+    check_checkpoint,
+    experiment_name,
+    reserve_version,
+    resolve_checkpoint,
+    version_of_checkpoint,
+)
 
 
 class ProjCLI(LightningCLI):
+    current: ClassVar["ProjCLI | None"] = None  # for main() to clean up after a failure
+
     def __init__(self, args: list[str] | None = None, **kwargs: Any) -> None:
+        ProjCLI.current = self
+        self.reserved_run: Path | None = None
+        self.resume_version: int | None = None
         kwargs.setdefault("trainer_defaults", {})
         kwargs["trainer_defaults"].setdefault(
-            "callbacks", [LearningRateMonitor(logging_interval="epoch"), RunSummary()]
+            "callbacks",
+            [LearningRateMonitor(logging_interval="epoch"), RunSummary(), RNGState()],
         )
         super().__init__(
             L.LightningModule,
@@ -89,11 +109,20 @@ class ProjCLI(LightningCLI):
             parser.error(f"--ckpt_path {ckpt_path}: no such file (or use 'best' / 'last')")
         if ckpt_path in ("best", "last"):
             try:
-                resolved = resolve_checkpoint(config.logs_dir, self._experiment(), ckpt_path)
-            except RunNotFoundError as err:
+                ckpt_path = str(resolve_checkpoint(config.logs_dir, self._experiment(), ckpt_path))
+            except ProjError as err:
                 parser.error(str(err))
-            print(f"--ckpt_path {ckpt_path} -> {resolved}", file=sys.stderr)
-            config.ckpt_path = str(resolved)
+            print(f"--ckpt_path {config.ckpt_path} -> {ckpt_path}", file=sys.stderr)
+            config.ckpt_path = ckpt_path
+        if ckpt_path is not None:
+            try:
+                check_checkpoint(ckpt_path)
+            except ProjError as err:
+                parser.error(str(err))
+            if self.config.get("subcommand") == "fit":
+                self.resume_version = version_of_checkpoint(
+                    ckpt_path, config.logs_dir, self._experiment()
+                )
 
     def before_instantiate_classes(self) -> None:
         if self._subconfig.trainer.get("fast_dev_run"):
@@ -110,11 +139,37 @@ class ProjCLI(LightningCLI):
             net.setdefault("init_args", {})
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
-        if self._subconfig.trainer.get("logger") in (None, True):
+        config = self._subconfig
+        if config.trainer.get("logger") in (None, True):
             kwargs["logger"] = TensorBoardLogger(
-                save_dir=self._subconfig.logs_dir, name=self._experiment(), default_hp_metric=False
+                save_dir=config.logs_dir,
+                name=self._experiment(),
+                version=self._run_version(),
+                default_hp_metric=False,
             )
         return super().instantiate_trainer(**kwargs)
+
+    def _run_version(self) -> int | None:
+        config = self._subconfig
+        if self.resume_version is not None:
+            # Continue in the checkpoint's own folder; keep its config.yaml, add this one's.
+            run = Path(config.logs_dir) / self._experiment() / f"version_{self.resume_version}"
+            resumes = len(list(run.glob("config.resume*.yaml")))
+            self.save_config_kwargs["config_filename"] = f"config.resume{resumes + 1}.yaml"
+            return self.resume_version
+        if config.trainer.get("fast_dev_run") or _launched_rank() != 0:
+            return None  # fast_dev_run writes nothing; other ranks log into rank 0's folder
+        version = reserve_version(config.logs_dir, self._experiment())
+        self.reserved_run = Path(config.logs_dir) / self._experiment() / f"version_{version}"
+        return version
+
+    def discard_unstarted_run(self) -> None:
+        """Remove the folder this process reserved if training never took a step."""
+        trainer = getattr(self, "trainer", None)
+        if self.reserved_run is None or (trainer is not None and trainer.global_step > 0):
+            return
+        if not (self.reserved_run / "checkpoints").exists():
+            shutil.rmtree(self.reserved_run, ignore_errors=True)
 
     def after_fit(self) -> None:
         if not self._subconfig.test_after_fit or self.trainer.interrupted:
@@ -129,5 +184,25 @@ class ProjCLI(LightningCLI):
         self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None)
 
 
+def _launched_rank() -> int:
+    """This process's global rank as its launcher (torchrun, SLURM, Lightning) set it."""
+    if int(os.environ.get("NODE_RANK", "0")) > 0:
+        return 1
+    for variable in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
+        if variable in os.environ:
+            return int(os.environ[variable])
+    return 0
+
+
 def main(args: list[str] | None = None) -> None:
-    ProjCLI(args=args)
+    try:
+        ProjCLI(args=args)
+    except ProjError as err:
+        if ProjCLI.current is not None:
+            ProjCLI.current.discard_unstarted_run()
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+    except BaseException:
+        if ProjCLI.current is not None:
+            ProjCLI.current.discard_unstarted_run()
+        raise

@@ -15,12 +15,10 @@ from typing import Any
 
 import torch
 
+from proj.errors import CheckpointError, RunNotFoundError
+
 METRICS_FILE = "metrics.json"
 _VERSION = re.compile(r"^version_(\d+)$")
-
-
-class RunNotFoundError(FileNotFoundError):
-    """No run on disk has the checkpoint that was asked for."""
 
 
 def experiment_name(config_paths: Sequence[str | os.PathLike]) -> str:
@@ -48,6 +46,40 @@ def run_dirs(logs_dir: str | Path, experiment: str) -> list[Path]:
     return [p for _, p in sorted(found, reverse=True)]
 
 
+def reserve_version(logs_dir: str | Path, experiment: str) -> int:
+    """Create the next `version_<n>` folder and return n.
+
+    `mkdir` either creates the folder or fails, atomically, so two runs started at the
+    same moment can never be handed the same folder (listing then creating could).
+    """
+    root = Path(logs_dir) / experiment
+    root.mkdir(parents=True, exist_ok=True)
+    existing = run_dirs(logs_dir, experiment)
+    version = int(existing[0].name.split("_")[1]) + 1 if existing else 0
+    while True:
+        try:
+            (root / f"version_{version}").mkdir()
+            return version
+        except FileExistsError:
+            version += 1
+
+
+def version_of_checkpoint(
+    checkpoint: str | Path, logs_dir: str | Path, experiment: str
+) -> int | None:
+    """n when `checkpoint` lies in `<logs_dir>/<experiment>/version_<n>/checkpoints/`."""
+    path = Path(checkpoint).resolve()
+    run = path.parent.parent
+    match = _VERSION.match(run.name)
+    if (
+        path.parent.name == "checkpoints"
+        and match
+        and run.parent == (Path(logs_dir) / experiment).resolve()
+    ):
+        return int(match.group(1))
+    return None
+
+
 def resolve_checkpoint(logs_dir: str | Path, experiment: str, which: str) -> Path:
     """The `best` or `last` checkpoint of the newest run of `experiment` that has one."""
     if which not in ("best", "last"):
@@ -61,6 +93,30 @@ def resolve_checkpoint(logs_dir: str | Path, experiment: str, which: str) -> Pat
         f"{which!r} checkpoint; train one first (python -m proj fit --config ...) or give "
         "--ckpt_path a file"
     )
+
+
+def check_checkpoint(path: str | Path) -> None:
+    """Refuse, with one paragraph naming the file, anything that is not a safe checkpoint."""
+    try:
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as err:
+            if "mmap" not in str(err):
+                raise
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)  # legacy format
+    except Exception as err:
+        reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"{path} is not a loadable checkpoint ({reason}). Checkpoints are read with "
+            "weights_only=True: a truncated or half-written file fails this way, and so does "
+            "a file that holds pickled Python objects, which could run code when loaded and "
+            "is refused rather than trusted."
+        ) from err
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(
+            f"{path} loads, but holds no 'state_dict': it is not a Lightning checkpoint "
+            "(a bare weights file is not a training state to resume or test)."
+        )
 
 
 def _last(run: Path) -> Path | None:

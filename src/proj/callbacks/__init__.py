@@ -1,5 +1,6 @@
 """Lightning callbacks that the CLI adds to every run."""
 
+from proj.callbacks.rng_state import RNGState
 from proj.callbacks.run_summary import RunSummary
 
-__all__ = ["RunSummary"]
+__all__ = ["RNGState", "RunSummary"]

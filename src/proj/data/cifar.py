@@ -10,6 +10,7 @@ import torch
 import torchvision
 
 from proj.data.image_datamodule import Batch, ImageClassificationDataModule
+from proj.errors import DataFormatError, DataNotFoundError
 
 FOLDER = "cifar-10-batches-py"
 ARCHIVE = "cifar-10-python.tar.gz"
@@ -29,7 +30,7 @@ _ALLOWED = {
 }
 
 
-class CIFARFormatError(ValueError):
+class CIFARFormatError(DataFormatError):
     """A CIFAR batch file that does not hold what the format says."""
 
 
@@ -97,7 +98,7 @@ class CIFAR10DataModule(ImageClassificationDataModule):
         try:
             torchvision.datasets.CIFAR10(self.data_dir, train=True, download=True)
         except Exception as err:  # any network or checksum failure ends the same way
-            raise FileNotFoundError(self._missing_message(err)) from err
+            raise DataNotFoundError(self._missing_message(err)) from err
 
     def _missing_message(self, err: Exception | None) -> str:
         reason = f"\nThe download failed: {err}" if err else ""
@@ -111,7 +112,7 @@ class CIFAR10DataModule(ImageClassificationDataModule):
         names = TRAIN_FILES if train else (TEST_FILE,)
         missing = [name for name in names if not (self.folder / name).is_file()]
         if missing:
-            raise FileNotFoundError(self._missing_message(None))
+            raise DataNotFoundError(self._missing_message(None))
         parts = [read_cifar_batch(self.folder / name) for name in names]
         return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 

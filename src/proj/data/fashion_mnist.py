@@ -12,6 +12,7 @@ from torchvision.transforms import v2
 
 from proj.data.idx import IDXFormatError, read_images_and_labels
 from proj.data.image_datamodule import Batch, ImageClassificationDataModule
+from proj.errors import DataNotFoundError
 
 FILES = (
     "train-images-idx3-ubyte",
@@ -69,12 +70,12 @@ class FashionMNISTDataModule(ImageClassificationDataModule):
             torchvision.datasets.FashionMNIST(self.data_dir, train=True, download=True)
             torchvision.datasets.FashionMNIST(self.data_dir, train=False, download=True)
         except Exception as err:  # any network or checksum failure ends the same way
-            raise FileNotFoundError(_missing_message(self.data_dir, err)) from err
+            raise DataNotFoundError(_missing_message(self.data_dir, err)) from err
 
     def _read_split(self, train: bool) -> Batch:
         missing = [name for name in FILES if not (self.raw_dir / name).is_file()]
         if missing:
-            raise FileNotFoundError(_missing_message(self.data_dir, None))
+            raise DataNotFoundError(_missing_message(self.data_dir, None))
         prefix = "train" if train else "t10k"
         images, labels = read_images_and_labels(
             self.raw_dir / f"{prefix}-images-idx3-ubyte",

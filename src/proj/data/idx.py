@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+from proj.errors import DataFormatError
+
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-class IDXFormatError(ValueError):
+class IDXFormatError(DataFormatError):
     """A file is not a valid IDX file, or not the one expected."""
 
 

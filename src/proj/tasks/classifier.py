@@ -10,6 +10,7 @@ from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
 from torchmetrics.classification import MulticlassAccuracy
 
 from proj.models.init import initialize
+from proj.tasks.divergence import NonFiniteLoss, guard_loss
 
 
 class ImageClassifier(L.LightningModule):
@@ -24,7 +25,9 @@ class ImageClassifier(L.LightningModule):
     `init` re-initialises the net with a scheme of `proj.models.init` (`course`,
     `kaiming_normal`, ...) and its `init_options` (e.g. `{nonlinearity: relu}`).
     `channels_last` stores the net's conv weights and each input batch as NHWC, which
-    tensor cores and oneDNN kernels prefer for CNNs.
+    tensor cores and oneDNN kernels prefer for CNNs. `nonfinite_loss` says what a NaN or
+    infinite training loss does: `stop` training with an error naming the step, or `skip`
+    the batch (counted in `train/skipped_batches`).
     """
 
     def __init__(
@@ -39,6 +42,7 @@ class ImageClassifier(L.LightningModule):
         init: str | None = None,
         init_options: dict[str, Any] | None = None,
         channels_last: bool = False,
+        nonfinite_loss: NonFiniteLoss = "stop",
     ) -> None:
         super().__init__()
         # Under LightningCLI this records the net's config (class path and primitives). A net
@@ -55,6 +59,8 @@ class ImageClassifier(L.LightningModule):
         self.lr_scheduler = lr_scheduler
         self.l1 = l1
         self.l2 = l2
+        self.nonfinite_loss = nonfinite_loss
+        self.skipped_batches = 0
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         self.train_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
@@ -98,7 +104,10 @@ class ImageClassifier(L.LightningModule):
             loss = loss + self.l1 * sum(p.abs().sum() for p in self.net.parameters())
         if self.l2:
             loss = loss + self.l2 * sum(p.pow(2).sum() for p in self.net.parameters())
-        return loss
+        checked = guard_loss(loss, self, batch_idx, self.nonfinite_loss)
+        if self.skipped_batches:
+            self.log("train/skipped_batches", float(self.skipped_batches), on_step=True)
+        return checked
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")

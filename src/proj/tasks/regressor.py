@@ -8,6 +8,8 @@ from lightning.pytorch.cli import OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 
+from proj.tasks.divergence import NonFiniteLoss, guard_loss
+
 
 class Regressor(L.LightningModule):
     """MSE on `net(x)` vs `y`; metrics `train/mse`, `val/mse`, `test/mse`.
@@ -17,13 +19,20 @@ class Regressor(L.LightningModule):
     least-squares answer) when training ends.
     """
 
-    def __init__(self, net: nn.Module, optimizer: OptimizerCallable | None = None) -> None:
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer: OptimizerCallable | None = None,
+        nonfinite_loss: NonFiniteLoss = "stop",
+    ) -> None:
         super().__init__()
         self.save_hyperparameters()
         if isinstance(self.hparams.get("net"), nn.Module):
             self.remove_ignored_hparams(["net"])  # keep checkpoints weights_only-loadable
         self.net = net
         self.optimizer = optimizer
+        self.nonfinite_loss = nonfinite_loss
+        self.skipped_batches = 0
         self.loss_fn = nn.MSELoss()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -40,11 +49,11 @@ class Regressor(L.LightningModule):
 
     def training_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
-    ) -> torch.Tensor:
+    ) -> torch.Tensor | None:
         loss = self._step(batch, "train")
         for name, value in self.scalar_parameters().items():
             self.log(f"param/{name}", value, on_step=False, on_epoch=True)
-        return loss
+        return guard_loss(loss, self, batch_idx, self.nonfinite_loss)
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")

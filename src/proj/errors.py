@@ -1,0 +1,25 @@
+"""Errors that mean the input is wrong, not the code: the CLI prints them without a traceback."""
+
+
+class ProjError(Exception):
+    """Base of the errors whose message alone tells the user what to fix."""
+
+
+class DataNotFoundError(ProjError, FileNotFoundError):
+    """A dataset's files are missing and cannot be downloaded."""
+
+
+class DataFormatError(ProjError, ValueError):
+    """A dataset file does not hold what its format says."""
+
+
+class CheckpointError(ProjError, ValueError):
+    """A checkpoint or weights file that cannot be loaded safely."""
+
+
+class RunNotFoundError(ProjError, FileNotFoundError):
+    """No run on disk has the checkpoint that was asked for."""
+
+
+class TrainingDiverged(ProjError, RuntimeError):
+    """The training loss became NaN or infinite."""
