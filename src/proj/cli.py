@@ -42,10 +42,16 @@ class ProjCLI(LightningCLI):
         ProjCLI.current = self
         self.reserved_run: Path | None = None
         self.resume_version: int | None = None
+        self.resume_step = 0
         kwargs.setdefault("trainer_defaults", {})
+        # last.ckpt, rewritten after every epoch for resuming. Lightning 2.6's save_last
+        # only rewrites it when a new best is saved, so a resume could lose many epochs.
+        latest = ModelCheckpoint(
+            filename="last", monitor=None, save_top_k=1, enable_version_counter=False
+        )
         kwargs["trainer_defaults"].setdefault(
             "callbacks",
-            [LearningRateMonitor(logging_interval="epoch"), RunSummary(), RNGState()],
+            [LearningRateMonitor(logging_interval="epoch"), RunSummary(), RNGState(), latest],
         )
         super().__init__(
             L.LightningModule,
@@ -70,7 +76,7 @@ class ProjCLI(LightningCLI):
             {
                 "checkpoint.monitor": "val/acc",
                 "checkpoint.mode": "max",
-                "checkpoint.save_last": True,
+                "checkpoint.save_last": False,  # last.ckpt has a callback of its own
             }
         )
         parser.link_arguments(
@@ -116,7 +122,7 @@ class ProjCLI(LightningCLI):
             config.ckpt_path = ckpt_path
         if ckpt_path is not None:
             try:
-                check_checkpoint(ckpt_path)
+                self.resume_step = check_checkpoint(ckpt_path)
             except ProjError as err:
                 parser.error(str(err))
             if self.config.get("subcommand") == "fit":
@@ -141,11 +147,16 @@ class ProjCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         config = self._subconfig
         if config.trainer.get("logger") in (None, True):
+            version = self._run_version()
+            # On resume, TensorBoard drops what the interrupted run logged from the
+            # checkpoint's step, so the curves carry no step twice.
+            purge = {"purge_step": self.resume_step} if self.resume_version is not None else {}
             kwargs["logger"] = TensorBoardLogger(
                 save_dir=config.logs_dir,
                 name=self._experiment(),
-                version=self._run_version(),
+                version=version,
                 default_hp_metric=False,
+                **purge,
             )
         return super().instantiate_trainer(**kwargs)
 

@@ -95,8 +95,8 @@ def resolve_checkpoint(logs_dir: str | Path, experiment: str, which: str) -> Pat
     )
 
 
-def check_checkpoint(path: str | Path) -> None:
-    """Refuse, with one paragraph naming the file, anything that is not a safe checkpoint."""
+def check_checkpoint(path: str | Path) -> int:
+    """The checkpoint's global step; anything not a safe checkpoint is refused in one paragraph."""
     try:
         try:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -117,6 +117,7 @@ def check_checkpoint(path: str | Path) -> None:
             f"{path} loads, but holds no 'state_dict': it is not a Lightning checkpoint "
             "(a bare weights file is not a training state to resume or test)."
         )
+    return int(checkpoint.get("global_step", 0))
 
 
 def _last(run: Path) -> Path | None:
@@ -139,7 +140,8 @@ def _best(run: Path) -> Path | None:
     # A run stopped before metrics.json was written: ModelCheckpoint's state knows.
     state = torch.load(last, map_location="cpu", weights_only=True).get("callbacks", {})
     for key, value in state.items():
-        if key.startswith("ModelCheckpoint") and value.get("best_model_path"):
+        monitored = key.startswith("ModelCheckpoint") and value.get("monitor")
+        if monitored and value.get("best_model_path"):
             best = Path(value["best_model_path"])
             if best.is_file():
                 return best

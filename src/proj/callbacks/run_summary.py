@@ -1,6 +1,8 @@
 """Writes `metrics.json` into the run folder: what a run reached, in one small file."""
 
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -12,8 +14,8 @@ from proj.runs import METRICS_FILE, write_json
 class RunSummary(Callback):
     """Collects per-epoch validation metrics, the best checkpoint, fit time and test metrics.
 
-    The file is rewritten (atomically) after `fit` and again after each `test`, so it is
-    complete whichever way the run ends. Nothing is written for `fast_dev_run`, which has
+    The file is rewritten (atomically) after each validation epoch, after `fit` and after
+    each `test`, so it holds what the run reached whichever way it ends. Nothing is written for `fast_dev_run`, which has
     no run folder.
     """
 
@@ -31,6 +33,20 @@ class RunSummary(Callback):
             val_history=[],
         )
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """A resumed run (loops restored by now) keeps the history before its checkpoint."""
+        if trainer.fast_dev_run or trainer.logger is None:
+            return
+        previous = Path(trainer.log_dir) / METRICS_FILE  # log_dir: a broadcast, on every rank
+        if trainer.current_epoch == 0 or not previous.is_file():
+            return
+        earlier = json.loads(previous.read_text())
+        self.summary["val_history"] = [
+            e for e in earlier.get("val_history", []) if e["epoch"] < trainer.current_epoch
+        ]
+        self._fit_start -= earlier.get("fit_seconds", 0.0)
+        self.summary["resumed_at_epoch"] = trainer.current_epoch
+
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
             return
@@ -38,6 +54,7 @@ class RunSummary(Callback):
         if trainer.state.fn == "fit":
             entry = {"epoch": trainer.current_epoch, "step": trainer.global_step, **metrics}
             self.summary["val_history"].append(entry)
+            self._write(trainer)  # after every epoch: a killed run keeps its history
         else:
             self.summary["validate"] = metrics
             self.summary["validate_checkpoint"] = trainer.ckpt_path
@@ -49,14 +66,21 @@ class RunSummary(Callback):
             epochs=trainer.current_epoch,
             global_step=trainer.global_step,
         )
-        checkpoint = trainer.checkpoint_callback
-        if isinstance(checkpoint, ModelCheckpoint):
+        checkpoints = trainer.checkpoint_callbacks
+        monitored = next((c for c in checkpoints if c.monitor), None)
+        if monitored is not None:
             self.summary.update(
-                monitor=checkpoint.monitor,
-                best_checkpoint=checkpoint.best_model_path or None,
-                last_checkpoint=checkpoint.last_model_path or None,
-                best_val=self._best_entry(checkpoint),
+                monitor=monitored.monitor,
+                best_checkpoint=monitored.best_model_path or None,
+                best_val=self._best_entry(monitored),
             )
+        latest = next((c for c in checkpoints if not c.monitor), None)
+        last = (latest.best_model_path if latest else None) or (
+            monitored.last_model_path if monitored else None
+        )
+        self.summary["last_checkpoint"] = last or None
+        if getattr(pl_module, "skipped_batches", 0):
+            self.summary["skipped_batches"] = pl_module.skipped_batches
         # Models with scalar parameters (the regression line) report them, and the
         # DataModule's exact answer when it has one.
         if hasattr(pl_module, "scalar_parameters"):
