@@ -91,3 +91,33 @@ def write_cifar10(data_dir: Path, per_batch: int = 20, test_size: int = 30) -> P
 def tiny_cifar_args(data_dir: Path) -> list[str]:
     """CLI overrides that point a CIFAR config at the tiny data."""
     return ["--data.init_args.data_dir", str(data_dir), "--data.init_args.val_size", "10"]
+
+
+def write_image_folder(root: Path, per_class: int = 12) -> Path:
+    """`root/images/*.png` of two classes (dark vs bright squares) and `root/labels.csv`."""
+    from PIL import Image
+
+    images = root / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    lines = []
+    for label in (0, 1):
+        for i in range(per_class):
+            base = 40 if label == 0 else 200
+            pixels = (base + rng.integers(-30, 30, size=(20, 24, 3))).clip(0, 255).astype(np.uint8)
+            name = f"{'cat' if label == 0 else 'dog'}.{i}.png"
+            Image.fromarray(pixels, "RGB").save(images / name)
+            lines.append(f"{name},{label}")
+    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def tiny_csv_args(root: Path) -> list[str]:
+    """CLI overrides that point a CSV-image config at a folder from write_image_folder."""
+    return [
+        "--data.init_args.csv_file", str(root / "labels.csv"),
+        "--data.init_args.image_dir", str(root / "images"),
+        "--data.init_args.test_csv", "null",
+        "--data.init_args.test_fraction", "0.2",
+        "--data.init_args.class_names", "[cat, dog]",
+    ]  # fmt: skip

@@ -9,9 +9,11 @@ from proj.cli import main
 from tests.conftest import (
     REPO,
     tiny_cifar_args,
+    tiny_csv_args,
     tiny_data_args,
     write_cifar10,
     write_fashion_mnist,
+    write_image_folder,
 )
 
 CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml") if p.parent.name != "trainer")
@@ -27,13 +29,15 @@ def _data_args(config: Path, tmp_path: Path) -> list[str]:
         return tiny_data_args(write_fashion_mnist(tmp_path / "data"))
     if data_class in ("proj.data.CIFAR10DataModule", "proj.data.CIFAR2DataModule"):
         return tiny_cifar_args(write_cifar10(tmp_path / "data"))
+    if data_class == "proj.data.CSVImageDataModule":
+        return tiny_csv_args(write_image_folder(tmp_path / "catdog"))
     if data_class == "proj.data.LineDataModule":
         return []  # synthetic: made in memory
     pytest.fail(f"{config}: no tiny data for {data_class}; add a writer for it in the tests")
 
 
 def test_the_configs_folder_is_not_empty():
-    assert len(CONFIGS) >= 14
+    assert len(CONFIGS) >= 15
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(REPO / "configs")))

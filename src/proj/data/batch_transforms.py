@@ -45,3 +45,14 @@ def random_hflip(images: torch.Tensor) -> torch.Tensor:
     """Mirror each image left-right with probability 1/2."""
     flip = torch.rand(images.shape[0], device=images.device) < 0.5
     return torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
+
+
+def precision_dtype(trainer: object | None) -> torch.dtype:
+    """The dtype a model runs in under the trainer's precision; mixed precision keeps float32.
+
+    Lightning casts inputs for the "-true" precisions before `on_after_batch_transfer`,
+    while they are still uint8, so the conversion to the model's dtype happens there.
+    """
+    precision = str(getattr(trainer, "precision", "32-true"))
+    dtypes = {"bf16-true": torch.bfloat16, "16-true": torch.float16, "64-true": torch.float64}
+    return dtypes.get(precision, torch.float32)

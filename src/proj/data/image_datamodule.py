@@ -5,13 +5,12 @@ from typing import Any
 
 import lightning as L
 import torch
-import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision.transforms import v2
 
 from proj.data import batch_transforms as bt
 from proj.data.in_memory import InMemoryBatches
-from proj.data.sampler import EpochSampler
+from proj.data.sampler import EpochSampler, shared_seed
 from proj.data.tensor_dataset import TensorImageDataset
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -82,7 +81,7 @@ class ImageClassificationDataModule(L.LightningDataModule):
         return v2.Resize(self.image_size, antialias=True) if self.image_size else None
 
     def setup(self, stage: str) -> None:
-        self.shuffle_seed = _shared_seed()
+        self.shuffle_seed = shared_seed()
         if stage in ("fit", "validate") and "train" not in self.splits:
             self._setup_train_val()
         if stage in ("test", "predict") and "test" not in self.splits:
@@ -141,14 +140,11 @@ class ImageClassificationDataModule(L.LightningDataModule):
     def predict_dataloader(self) -> Any:
         return self._loader("test", shuffle=False)
 
-    def _input_dtype(self) -> torch.dtype:
-        # Lightning casts inputs for "-true" precisions before this hook, when they are
-        # still uint8; the conversion to the model's dtype has to happen here.
-        return _precision_dtype(str(self.trainer.precision)) if self.trainer else torch.float32
-
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         images, labels = batch
-        images = bt.to_float(images, self._input_dtype())  # (B, C, H, W) uint8 -> [0, 1]
+        images = bt.to_float(
+            images, bt.precision_dtype(self.trainer)
+        )  # (B, C, H, W) uint8 -> [0, 1]
         if self.image_size and images.shape[-2:] != (self.image_size, self.image_size):
             images = bt.resize(images, self.image_size)
         if self.augment and self.trainer is not None and self.trainer.training:
@@ -156,26 +152,6 @@ class ImageClassificationDataModule(L.LightningDataModule):
         if self.normalize:
             images = bt.normalize(images, self.mean, self.std)
         return images, labels
-
-
-def _shared_seed() -> int:
-    """The shuffle seed: the global one (seed_everything), the same on every rank.
-
-    The split has its own seed and does not move with this one. Ranks seeded differently
-    (no seed_everything) would shuffle differently and serve overlapping shards, so under
-    DDP rank 0's seed is broadcast.
-    """
-    seed = [torch.initial_seed() % 2**63]
-    if dist.is_available() and dist.is_initialized():
-        dist.broadcast_object_list(seed, src=0)
-    return seed[0]
-
-
-def _precision_dtype(precision: str) -> torch.dtype:
-    """The dtype a model runs in under a Trainer precision; mixed precision keeps float32."""
-    return {"bf16-true": torch.bfloat16, "16-true": torch.float16, "64-true": torch.float64}.get(
-        precision, torch.float32
-    )
 
 
 def _num_samples(source: Sequence | tuple[torch.Tensor, torch.Tensor]) -> int:

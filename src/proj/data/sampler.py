@@ -67,3 +67,16 @@ def _rank_and_world_size() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def shared_seed() -> int:
+    """The shuffle seed: the global one (seed_everything), the same on every rank.
+
+    A split has its own seed and does not move with this one. Ranks seeded differently
+    (no seed_everything) would shuffle differently and serve overlapping shards, so under
+    DDP rank 0's seed is broadcast.
+    """
+    seed = [torch.initial_seed() % 2**63]
+    if dist.is_available() and dist.is_initialized():
+        dist.broadcast_object_list(seed, src=0)
+    return seed[0]

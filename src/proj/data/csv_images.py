@@ -1,0 +1,229 @@
+"""Image files listed in a CSV (the cats-and-dogs lesson): any classes, any image modes."""
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from proj.data import batch_transforms as bt
+from proj.data.image_files import load_rgb
+from proj.data.label_csv import Row, listing, read_label_csv
+from proj.data.presets import eval_preset, train_preset
+from proj.data.sampler import EpochSampler, shared_seed
+from proj.data.stats import channel_mean_std
+from proj.errors import DataFormatError, DataNotFoundError
+from proj.runs import write_json
+
+log = logging.getLogger(__name__)
+IMAGENET_MEAN_STD = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+
+class CSVImageDataset(Dataset):
+    """(uint8 (3, H, W) tensor, label) for each row; paths are absolute or under `image_dir`."""
+
+    def __init__(self, rows: list[Row], image_dir: str | Path, transform: Any = None) -> None:
+        self.rows = rows
+        self.image_dir = Path(image_dir)
+        self.transform = transform
+
+    def path(self, index: int) -> Path:
+        return self.image_dir / self.rows[index].file  # an absolute file replaces image_dir
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> tuple[Any, int]:
+        image = load_rgb(self.path(index))
+        return (self.transform(image) if self.transform else image), self.rows[index].label
+
+
+class CSVImageDataModule(L.LightningDataModule):
+    """A CSV of `file name,label` rows plus a folder of images, split and checked up front.
+
+    Validation and test come from `val_csv` / `test_csv` when given, else from seeded
+    fractions of `csv_file`. `setup` reads every image once before training starts, so a
+    missing, unreadable or truncated file is reported then (all of them, with their CSV
+    lines), not mid-epoch; `on_bad_image: skip` drops them instead and logs which.
+    `normalize` is "imagenet", "dataset" (the training split's own mean/std, computed once
+    and cached next to the CSV), "none", or `[[mean...], [std...]]`.
+    """
+
+    def __init__(
+        self,
+        csv_file: str,
+        image_dir: str,
+        class_names: tuple[str, ...] = ("cat", "dog"),
+        val_fraction: float = 0.2,
+        test_fraction: float = 0.0,
+        val_csv: str | None = None,
+        test_csv: str | None = None,
+        image_size: int = 224,
+        normalize: str | list[list[float]] = "imagenet",
+        augment: bool = False,
+        batch_size: int = 32,
+        num_workers: int = 0,
+        seed: int = 42,
+        on_bad_image: Literal["raise", "skip"] = "raise",
+    ) -> None:
+        super().__init__()
+        if len(class_names) < 2:
+            raise ValueError(f"data.class_names needs at least 2 classes, got {list(class_names)}")
+        for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+            if not 0 <= value < 1:
+                raise ValueError(f"data.{name} must be in [0, 1), got {value}")
+        if isinstance(normalize, str) and normalize not in ("imagenet", "dataset", "none"):
+            raise ValueError(
+                f"unknown data.normalize {normalize!r}; expected 'imagenet', 'dataset', 'none' "
+                "or [[mean, ...], [std, ...]]"
+            )
+        self.save_hyperparameters()
+        self.csv_file, self.image_dir = Path(csv_file), Path(image_dir)
+        self.class_names = tuple(class_names)
+        self.val_fraction, self.test_fraction = val_fraction, test_fraction
+        self.val_csv, self.test_csv = val_csv, test_csv
+        self.image_size, self.normalize, self.augment = image_size, normalize, augment
+        self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
+        self.on_bad_image = on_bad_image
+        self.datasets: dict[str, CSVImageDataset] = {}
+        self.mean_std: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+        self.shuffle_seed = 0
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def setup(self, stage: str) -> None:
+        if self.datasets:
+            return
+        if not self.image_dir.is_dir():
+            raise DataNotFoundError(f"{self.image_dir}: image folder not found (data.image_dir)")
+        splits = self._split_rows()
+        for name, rows in splits.items():
+            transform = train_preset(self.image_size, self.augment) if name == "train" else None
+            self.datasets[name] = CSVImageDataset(
+                rows, self.image_dir, transform or eval_preset(self.image_size)
+            )
+        self.mean_std = self._resolve_normalization()
+        self.shuffle_seed = shared_seed()
+
+    def _split_rows(self) -> dict[str, list[Row]]:
+        rows = self._checked(self.csv_file)
+        generator = torch.Generator().manual_seed(self.seed)
+        order = torch.randperm(len(rows), generator=generator).tolist()
+        n_test = 0 if self.test_csv else round(self.test_fraction * len(rows))
+        n_val = 0 if self.val_csv else round(self.val_fraction * len(rows))
+        if n_test + n_val >= len(rows):
+            raise ValueError(f"{self.csv_file}: {len(rows)} rows leave nothing to train on")
+        picked = [rows[i] for i in order]
+        splits = {"test": picked[:n_test], "val": picked[n_test : n_test + n_val]}
+        splits["train"] = picked[n_test + n_val :]
+        if self.val_csv:
+            splits["val"] = self._checked(Path(self.val_csv))
+        if self.test_csv:
+            splits["test"] = self._checked(Path(self.test_csv))
+        return {name: r for name, r in splits.items() if r}
+
+    def _checked(self, csv_file: Path) -> list[Row]:
+        """The CSV's rows whose images exist and decode; the others reported or skipped."""
+        rows = read_label_csv(csv_file, self.class_names)
+        missing = [r for r in rows if not (self.image_dir / r.file).is_file()]
+        if missing:
+            raise DataNotFoundError(
+                f"{csv_file}: {len(missing)} image file(s) not found under {self.image_dir}:\n"
+                + listing([f"line {r.line}: {r.file}" for r in missing])
+            )
+        bad = []
+        for row in rows:
+            try:
+                load_rgb(self.image_dir / row.file)
+            except DataFormatError as err:
+                bad.append((row, str(err)))
+        if bad and self.on_bad_image == "raise":
+            raise DataFormatError(
+                f"{csv_file}: {len(bad)} unreadable image(s) (data.on_bad_image: skip drops them):\n"
+                + listing([f"line {r.line}: {message}" for r, message in bad])
+            )
+        if bad:
+            log.warning(
+                "%s: skipped %d unreadable image(s): %s",
+                csv_file,
+                len(bad),
+                [r.file for r, _ in bad],
+            )
+        dropped = {r.line for r, _ in bad}
+        return [r for r in rows if r.line not in dropped]
+
+    def _resolve_normalization(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+        if self.normalize == "none":
+            return None
+        if self.normalize == "imagenet":
+            return IMAGENET_MEAN_STD
+        if self.normalize == "dataset":
+            return self._dataset_mean_std()
+        mean, std = self.normalize
+        if len(mean) != 3 or len(std) != 3:
+            raise ValueError(f"data.normalize must be [[3 means], [3 stds]], got {self.normalize}")
+        return tuple(mean), tuple(std)
+
+    def _dataset_mean_std(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """The training split's statistics, computed once and cached next to the CSV."""
+        train = self.datasets["train"]
+        key = hashlib.sha1(
+            json.dumps([self.image_size, [r.file for r in train.rows]]).encode()
+        ).hexdigest()[:16]
+        cache = self._cache_path()
+        if cache.is_file():
+            cached = json.loads(cache.read_text())
+            if cached.get("key") == key:
+                return tuple(cached["mean"]), tuple(cached["std"])
+        plain = CSVImageDataset(train.rows, self.image_dir, eval_preset(self.image_size))
+        loader = DataLoader(plain, batch_size=64, num_workers=self.num_workers)
+        mean, std = channel_mean_std(loader)
+        write_json(cache, {"key": key, "image_size": self.image_size, "mean": mean, "std": std})
+        return mean, std
+
+    def _cache_path(self) -> Path:
+        # Next to the CSV, unless that is inside image_dir, which is never written to.
+        folder = self.csv_file.resolve().parent
+        if folder.is_relative_to(self.image_dir.resolve()):
+            folder = Path("data") / "stats"
+        return folder / f"{self.csv_file.stem}.mean_std.json"
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        if split not in self.datasets:
+            raise RuntimeError(
+                f"{type(self).__name__}: no {split!r} split (set it up, or give its CSV)"
+            )
+        dataset = self.datasets[split]
+        return DataLoader(
+            dataset,
+            sampler=EpochSampler(len(dataset), shuffle=shuffle, seed=self.shuffle_seed),
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=torch.cuda.is_available(),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        images, labels = batch
+        images = bt.to_float(images, bt.precision_dtype(self.trainer))  # (B, 3, S, S) in [0, 1]
+        if self.mean_std is not None:
+            images = bt.normalize(images, *self.mean_std)
+        return images, labels
