@@ -4,8 +4,11 @@ Working on a (B, C, H, W) batch at once costs one kernel per op instead of a Pyt
 per image, which is what makes the in-memory path fast.
 """
 
+import math
+
 import torch
 import torch.nn.functional as F
+from torchvision.ops import roi_align
 
 
 def to_float(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -56,3 +59,29 @@ def precision_dtype(trainer: object | None) -> torch.dtype:
     precision = str(getattr(trainer, "precision", "32-true"))
     dtypes = {"bf16-true": torch.bfloat16, "16-true": torch.float16, "64-true": torch.float64}
     return dtypes.get(precision, torch.float32)
+
+
+def random_resized_crop(
+    images: torch.Tensor,
+    size: int,
+    scale: tuple[float, float] = (0.08, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+) -> torch.Tensor:
+    """torchvision's RandomResizedCrop for a whole batch: one random box per image.
+
+    Each box covers `scale` of the image area with aspect ratio in `ratio`; `roi_align`
+    crops and resizes all boxes to (size, size) in one bilinear pass.
+    """
+    b, _, h, w = images.shape
+    device = images.device
+    area = torch.empty(b, device=device).uniform_(*scale) * h * w
+    log_ratio = torch.empty(b, device=device).uniform_(math.log(ratio[0]), math.log(ratio[1]))
+    aspect = torch.exp(log_ratio)
+    box_w = torch.sqrt(area * aspect).clamp(1, w)
+    box_h = torch.sqrt(area / aspect).clamp(1, h)
+    x0 = torch.rand(b, device=device) * (w - box_w)
+    y0 = torch.rand(b, device=device) * (h - box_h)
+    boxes = torch.stack(
+        [torch.arange(b, device=device, dtype=images.dtype), x0, y0, x0 + box_w, y0 + box_h], 1
+    )
+    return roi_align(images, boxes.to(images.dtype), output_size=size, aligned=True)

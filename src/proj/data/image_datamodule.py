@@ -1,7 +1,7 @@
 """The part every image-classification DataModule shares: split, loaders, batch transforms."""
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import torch
@@ -24,6 +24,9 @@ class ImageClassificationDataModule(L.LightningDataModule):
     generator (so the split does not move with the training seed), serves batches, and
     normalises/augments/resizes whole batches on the device.
 
+    `classes` keeps a subset of the classes and `train_per_class` caps the training
+    labels per class (few-shot and transfer experiments; in-memory path only).
+
     `in_memory=False` is the classic path: a per-sample Dataset and a DataLoader with
     workers, where `image_size` is a per-sample torchvision Resize; for the same seeds it
     yields the same batches as the in-memory path (without resizing: the two resizes
@@ -43,15 +46,24 @@ class ImageClassificationDataModule(L.LightningDataModule):
         seed: int = 42,
         num_workers: int = 0,
         in_memory: bool = True,
-        augment: bool = False,
+        augment: bool | Literal["crop_flip", "resized_crop"] = False,
         normalize: bool = True,
         image_size: int | None = None,
+        mean_std: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+        classes: list[int] | None = None,
+        train_per_class: int | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"data.batch_size must be >= 1, got {batch_size}")
         if val_size < 1:
             raise ValueError(f"data.val_size must be >= 1, got {val_size}")
+        if augment not in (True, False, "crop_flip", "resized_crop"):
+            raise ValueError(
+                f"unknown data.augment {augment!r}; expected true/false, 'crop_flip' or 'resized_crop'"
+            )
+        if augment == "resized_crop" and not image_size:
+            raise ValueError("data.augment 'resized_crop' needs data.image_size (the crop's size)")
         self.save_hyperparameters()
         self.data_dir = data_dir
         self.batch_size = batch_size
@@ -62,6 +74,17 @@ class ImageClassificationDataModule(L.LightningDataModule):
         self.augment = augment
         self.normalize = normalize
         self.image_size = image_size
+        if mean_std is not None:  # e.g. ImageNet's, for pretrained torchvision backbones
+            self.mean, self.std = tuple(mean_std[0]), tuple(mean_std[1])
+        self.classes = classes
+        self.train_per_class = train_per_class
+        if classes is not None:
+            unknown = [c for c in classes if not 0 <= c < len(type(self).class_names)]
+            if unknown:
+                raise ValueError(
+                    f"data.classes {unknown} not in 0..{len(type(self).class_names) - 1}"
+                )
+            self.class_names = tuple(type(self).class_names[c] for c in classes)
         self.splits: dict[str, Any] = {}
         self.shuffle_seed = 0  # agreed across ranks in setup
 
@@ -87,8 +110,20 @@ class ImageClassificationDataModule(L.LightningDataModule):
         if stage in ("test", "predict") and "test" not in self.splits:
             self.splits["test"] = self._split_source(train=False, indices=None)
 
+    def _read_selected(self, train: bool) -> Batch:
+        """The split, kept to `classes` (relabelled 0..K-1 in that order) when given."""
+        images, labels = self._read_split(train)
+        if self.classes is None:
+            return images, labels
+        keep = torch.isin(labels, torch.tensor(self.classes))
+        relabel = torch.full((int(labels.max()) + 1,), -1, dtype=torch.int64)
+        relabel[self.classes] = torch.arange(len(self.classes))
+        return images[keep], relabel[labels[keep]]
+
     def _setup_train_val(self) -> None:
-        images, labels = self._read_split(train=True)
+        if not self.in_memory and (self.classes is not None or self.train_per_class):
+            raise ValueError("data.classes and data.train_per_class need data.in_memory: true")
+        images, labels = self._read_selected(train=True)
         n = len(labels)
         if self.val_size >= n:
             raise ValueError(
@@ -96,6 +131,12 @@ class ImageClassificationDataModule(L.LightningDataModule):
             )
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
         val_idx, train_idx = order[: self.val_size], order[self.val_size :]
+        if self.train_per_class:  # few labels: the first N of each class in the seeded order
+            per_class = [
+                train_idx[labels[train_idx] == c][: self.train_per_class]
+                for c in range(self.num_classes)
+            ]
+            train_idx = torch.cat(per_class)
         if self.in_memory:
             self.splits["train"] = (images[train_idx], labels[train_idx])
             self.splits["val"] = (images[val_idx], labels[val_idx])
@@ -105,7 +146,7 @@ class ImageClassificationDataModule(L.LightningDataModule):
 
     def _split_source(self, train: bool, indices: torch.Tensor | None) -> Any:
         if self.in_memory:
-            images, labels = self._read_split(train)
+            images, labels = self._read_selected(train)
             return (images, labels) if indices is None else (images[indices], labels[indices])
         dataset = self._per_sample_dataset(train)
         return dataset if indices is None else Subset(dataset, indices.tolist())
@@ -142,12 +183,14 @@ class ImageClassificationDataModule(L.LightningDataModule):
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         images, labels = batch
-        images = bt.to_float(
-            images, bt.precision_dtype(self.trainer)
-        )  # (B, C, H, W) uint8 -> [0, 1]
-        if self.image_size and images.shape[-2:] != (self.image_size, self.image_size):
+        # (B, C, H, W) uint8 -> float in [0, 1], in the dtype the model runs in
+        images = bt.to_float(images, bt.precision_dtype(self.trainer))
+        training = bool(self.augment) and self.trainer is not None and self.trainer.training
+        if training and self.augment == "resized_crop":
+            images = bt.random_hflip(bt.random_resized_crop(images, self.image_size))
+        elif self.image_size and images.shape[-2:] != (self.image_size, self.image_size):
             images = bt.resize(images, self.image_size)
-        if self.augment and self.trainer is not None and self.trainer.training:
+        if training and self.augment in (True, "crop_flip"):
             images = bt.random_hflip(bt.random_crop(images, self.crop_padding))
         if self.normalize:
             images = bt.normalize(images, self.mean, self.std)

@@ -11,6 +11,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from proj.models.init import initialize
 from proj.tasks.divergence import NonFiniteLoss, guard_loss
+from proj.weights import load_matching
 
 
 class ImageClassifier(L.LightningModule):
@@ -28,6 +29,12 @@ class ImageClassifier(L.LightningModule):
     tensor cores and oneDNN kernels prefer for CNNs. `nonfinite_loss` says what a NaN or
     infinite training loss does: `stop` training with an error naming the step, or `skip`
     the batch (counted in `train/skipped_batches`).
+
+    Finetuning: `pretrained` loads a weights file or checkpoint into the net (matching
+    tensors only, with a report); `backbone_lr_mult` gives `net.backbone` the optimizer's
+    learning rate times that, and `lr_mults` any submodule by name prefix (e.g.
+    `{backbone.0: 0.01, backbone.4: 0.1}`; the longest matching prefix wins). Frozen
+    parameters are left out of the optimizer (the Finetuning callback adds them later).
     """
 
     def __init__(
@@ -43,6 +50,9 @@ class ImageClassifier(L.LightningModule):
         init_options: dict[str, Any] | None = None,
         channels_last: bool = False,
         nonfinite_loss: NonFiniteLoss = "stop",
+        pretrained: str | None = None,
+        backbone_lr_mult: float | None = None,
+        lr_mults: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
         # Under LightningCLI this records the net's config (class path and primitives). A net
@@ -52,6 +62,12 @@ class ImageClassifier(L.LightningModule):
             self.remove_ignored_hparams(["net"])
         if init is not None:
             initialize(net, init, **(init_options or {}))
+        if pretrained is not None:
+            load_matching(net, pretrained)
+        self.backbone_lr_mult = backbone_lr_mult
+        self.lr_mults = dict(lr_mults or {})
+        if backbone_lr_mult is not None:
+            self.lr_mults.setdefault("backbone.", backbone_lr_mult)
         self.channels_last = channels_last
         self.net = net.to(memory_format=torch.channels_last) if channels_last else net
         self.num_classes = num_classes
@@ -123,9 +139,21 @@ class ImageClassifier(L.LightningModule):
         confidence, predicted = probs.max(dim=1)
         return {"pred": predicted, "prob": confidence, "target": labels}
 
+    def _param_groups(self) -> list[dict[str, Any]]:
+        """Trainable parameters grouped by learning-rate multiplier (head/default first)."""
+        groups: dict[float, list[torch.nn.Parameter]] = {1.0: []}
+        for name, param in self.net.named_parameters():
+            if param.requires_grad:
+                prefixes = [p for p in self.lr_mults if name.startswith(p)]
+                mult = self.lr_mults[max(prefixes, key=len)] if prefixes else 1.0
+                groups.setdefault(mult, []).append(param)
+        return [{"params": params, "lr_mult": mult} for mult, params in groups.items() if params]
+
     def configure_optimizers(self) -> Any:
         make_optimizer = self.optimizer or torch.optim.AdamW
-        optimizer = make_optimizer(self.parameters())
+        optimizer = make_optimizer(self._param_groups())
+        for group in optimizer.param_groups:
+            group["lr"] = optimizer.defaults["lr"] * group["lr_mult"]
         if self.lr_scheduler is None:
             return optimizer
         scheduler = self._make_scheduler(optimizer)
@@ -141,12 +169,16 @@ class ImageClassifier(L.LightningModule):
         # OneCycleLR needs a step count that only the trainer knows; a config leaves it
         # unset (null) and it is filled in here.
         keywords = getattr(self.lr_scheduler, "keywords", {})
+        overrides: dict[str, Any] = {}
         if (
             "total_steps" in keywords
             and keywords["total_steps"] is None
             and not keywords.get("epochs")
         ):
-            return self.lr_scheduler(
-                optimizer, total_steps=int(self.trainer.estimated_stepping_batches)
-            )
-        return self.lr_scheduler(optimizer)
+            overrides["total_steps"] = int(self.trainer.estimated_stepping_batches)
+        if isinstance(keywords.get("max_lr"), float | int) and len(optimizer.param_groups) > 1:
+            # OneCycleLR's single max_lr would undo the per-group multipliers
+            overrides["max_lr"] = [
+                keywords["max_lr"] * g["lr_mult"] for g in optimizer.param_groups
+            ]
+        return self.lr_scheduler(optimizer, **overrides)
