@@ -97,7 +97,11 @@ def _join_schedules(trainer: L.Trainer, optimizer: Optimizer, group: dict, mult:
         if isinstance(scheduler, ReduceLROnPlateau):
             scheduler.min_lrs.append(scheduler.min_lrs[0] * mult)
             continue
-        for key in ("initial_lr", "max_lr", "min_lr"):  # what OneCycleLR and others store
-            if key in head:
-                group[key] = head[key] * mult
+        # Per-group values the scheduler set up at its start (initial_lr, max_lr, min_lr,
+        # base_momentum, ...): learning rates scaled by the multiplier, the rest copied.
+        for key, value in head.items():
+            if key.endswith("lr") and key not in ("lr", "lr_mult"):
+                group[key] = value * mult
+            elif key not in group:
+                group[key] = value
         scheduler.base_lrs.append(scheduler.base_lrs[0] * mult)

@@ -1,14 +1,16 @@
 """Loading pretrained weights safely and partially: what matches is loaded, the rest reported."""
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 
 from proj.errors import CheckpointError
+
+log = logging.getLogger(__name__)
 
 # Prefixes a saved state_dict may carry around the same module: Lightning checkpoints of
 # this project (`net.`), other LightningModules (`model.`), DataParallel/DDP (`module.`).
@@ -81,5 +83,5 @@ def load_matching(model: nn.Module, source: str | Path | Mapping[str, torch.Tens
             report.loaded.append(name)
     report.missing = [name for name in target if name not in state]
     model.load_state_dict({name: state[name] for name in report.loaded}, strict=False)
-    rank_zero_info(report.summary())
+    log.info(report.summary())
     return report

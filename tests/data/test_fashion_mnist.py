@@ -132,3 +132,40 @@ def test_val_size_too_large_names_the_key(tiny_data_dir):
     dm.prepare_data()
     with pytest.raises(ValueError, match="data.val_size=320"):
         dm.setup("fit")
+
+
+def test_class_subset_and_few_labels_per_class(tiny_data_dir):
+    dm = FashionMNISTDataModule(str(tiny_data_dir), val_size=10, classes=[5, 7], train_per_class=3)
+    dm.prepare_data()
+    dm.setup("fit")
+    dm.setup("test")
+    assert dm.class_names == ("Sandal", "Sneaker") and dm.num_classes == 2
+    assert torch.bincount(dm.splits["train"][1]).tolist() == [3, 3]
+    assert set(dm.splits["val"][1].tolist()) <= {0, 1} and set(dm.splits["test"][1].tolist()) == {
+        0,
+        1,
+    }
+    assert len(dm.splits["test"][1]) == 24  # 12 of each class in the tiny test set
+    with pytest.raises(ValueError, match="data.classes \\[12\\] not in 0..9"):
+        FashionMNISTDataModule(str(tiny_data_dir), classes=[1, 12])
+    per_sample = _prepared(tiny_data_dir, classes=[5, 7], in_memory=False)
+    with pytest.raises(ValueError, match="need data.in_memory: true"):
+        per_sample.setup("fit")
+
+
+def test_resized_crop_augmentation_and_custom_statistics(tiny_data_dir):
+    dm = _prepared(tiny_data_dir, augment="resized_crop", image_size=40, mean_std=[[0.5], [0.25]])
+
+    class Training:
+        training = True
+        precision = "32-true"
+
+    dm.trainer = Training()
+    images = torch.full((4, 1, 28, 28), 255, dtype=torch.uint8)
+    out, _ = dm.on_after_batch_transfer((images, torch.zeros(4, dtype=torch.int64)), 0)
+    assert out.shape == (4, 1, 40, 40)
+    torch.testing.assert_close(out, torch.full_like(out, 2.0))  # (1 - 0.5) / 0.25 everywhere
+    with pytest.raises(ValueError, match="needs data.image_size"):
+        FashionMNISTDataModule(str(tiny_data_dir), augment="resized_crop")
+    with pytest.raises(ValueError, match="unknown data.augment 'mixup'"):
+        FashionMNISTDataModule(str(tiny_data_dir), augment="mixup")

@@ -18,6 +18,7 @@ from proj.models.linear import LinearModel
 from proj.models.mlp import NeuralNetwork
 from proj.models.net224 import MyCNN, Net224
 from proj.models.resnet34 import ResidualBlock, ResNet34
+from proj.models.torchvision_net import TorchvisionNet
 
 # The classifiers, by name: every one takes `num_classes`.
 CLASSIFIERS = {
@@ -59,6 +60,7 @@ __all__ = [
     "ResNet34",
     "ResidualBlock",
     "SequentialNet",
+    "TorchvisionNet",
     "course_init_weights",
     "initialize",
 ]
