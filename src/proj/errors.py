@@ -23,3 +23,9 @@ class RunNotFoundError(ProjError, FileNotFoundError):
 
 class TrainingDiverged(ProjError, RuntimeError):
     """The training loss became NaN or infinite."""
+
+
+def brief(err: BaseException) -> str:
+    """The first line of an exception's message (at most 300 characters), or its type."""
+    text = str(err).strip()
+    return text.splitlines()[0][:300] if text else type(err).__name__

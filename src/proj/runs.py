@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from proj.errors import CheckpointError, RunNotFoundError
+from proj.errors import CheckpointError, RunNotFoundError, brief
 
 METRICS_FILE = "metrics.json"
 _VERSION = re.compile(r"^version_(\d+)$")
@@ -105,9 +105,8 @@ def check_checkpoint(path: str | Path) -> int:
                 raise
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)  # legacy format
     except Exception as err:
-        reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
         raise CheckpointError(
-            f"{path} is not a loadable checkpoint ({reason}). Checkpoints are read with "
+            f"{path} is not a loadable checkpoint ({brief(err)}). Checkpoints are read with "
             "weights_only=True: a truncated or half-written file fails this way, and so does "
             "a file that holds pickled Python objects, which could run code when loaded and "
             "is refused rather than trusted."

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from proj.errors import CheckpointError
+from proj.errors import CheckpointError, brief
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,8 @@ def read_state_dict(source: str | Path) -> dict[str, torch.Tensor]:
     try:
         loaded = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as err:
-        reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
         raise CheckpointError(
-            f"{source} cannot be loaded as weights ({reason}). Weights are read with "
+            f"{source} cannot be loaded as weights ({brief(err)}). Weights are read with "
             "weights_only=True, so a file holding pickled Python objects (which could run "
             "code) is refused, as is a truncated or non-PyTorch file. Save weights with "
             "torch.save(model.state_dict(), path)."
