@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from proj.cli import main
 from tests.conftest import REPO, tiny_data_args
@@ -52,6 +53,19 @@ def test_fit_makes_one_complete_run_folder_then_tests_its_best_checkpoint(tiny_d
     assert 0.0 <= metrics["test"]["test/acc"] <= 1.0 and metrics["test"]["test/loss"] > 0
     assert metrics["model"] == "NeuralNetwork" and metrics["params"] == 669_706
     assert metrics["epochs"] == 2 and metrics["fit_seconds"] > 0
+    assert len(metrics["train_epoch_seconds"]) == 2
+    events = EventAccumulator(str(run))
+    events.Reload()
+    expected = {
+        "train/loss_step",
+        "train/loss_epoch",
+        "train/acc",
+        "val/loss",
+        "val/acc",
+        "test/acc",
+    }
+    assert expected <= set(events.Tags()["scalars"])
+    assert len(events.Scalars("train/acc")) == 2  # one per epoch
 
 
 def test_runs_of_one_config_never_share_a_folder(tiny_data_dir):

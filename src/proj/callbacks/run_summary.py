@@ -23,6 +23,7 @@ class RunSummary(Callback):
         self.summary: dict[str, Any] = {}
         self._created = time.perf_counter()  # the CLI builds this first: ~process start
         self._fit_start = 0.0
+        self._epoch_start = 0.0
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._fit_start = time.perf_counter()
@@ -46,6 +47,14 @@ class RunSummary(Callback):
         ]
         self._fit_start -= earlier.get("fit_seconds", 0.0)
         self.summary["resumed_at_epoch"] = trainer.current_epoch
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Training only: validation and checkpointing of the epoch come after this hook.
+        seconds = round(time.perf_counter() - self._epoch_start, 3)
+        self.summary.setdefault("train_epoch_seconds", []).append(seconds)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
