@@ -57,7 +57,6 @@ def test_fit_makes_one_complete_run_folder_then_tests_its_best_checkpoint(tiny_d
     events = EventAccumulator(str(run))
     events.Reload()
     expected = {
-        "train/loss_step",
         "train/loss_epoch",
         "train/acc",
         "val/loss",
