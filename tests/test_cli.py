@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from proj.cli import main
+from proj.callbacks import ThrottledRichProgressBar
+from proj.cli import ProjCLI, main
 from tests.conftest import REPO, tiny_data_args
 
 MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
@@ -140,3 +141,13 @@ def test_a_typo_inside_a_config_file_names_the_key(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["fit", "--config", str(bad)])
     assert "max_epocs" in capsys.readouterr().err
+
+
+def test_the_default_progress_bar_redraws_every_few_batches(tiny_data_dir):
+    main(["fit", "--config", MLP, *tiny_data_args(tiny_data_dir), "--trainer.max_epochs", "1"])
+    bar = ProjCLI.current.trainer.progress_bar_callback
+    assert isinstance(bar, ThrottledRichProgressBar) and bar.every_n_batches == 10
+    own = '{"class_path": "lightning.pytorch.callbacks.TQDMProgressBar"}'
+    main(["fit", "--config", MLP, *tiny_data_args(tiny_data_dir), "--trainer.max_epochs", "1",
+          f"--trainer.callbacks+={own}"])  # fmt: skip
+    assert type(ProjCLI.current.trainer.progress_bar_callback).__name__ == "TQDMProgressBar"

@@ -24,7 +24,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-from proj.callbacks import RNGState, RunSummary
+from proj.callbacks import RNGState, RunSummary, ThrottledRichProgressBar
 from proj.errors import ProjError
 from proj.runs import (
     check_checkpoint,
@@ -158,6 +158,13 @@ class ProjCLI(LightningCLI):
                 default_hp_metric=False,
                 **purge,
             )
+        callbacks = config.trainer.get("callbacks") or []
+        own_bar = any("ProgressBar" in str(getattr(c, "class_path", c)) for c in callbacks)
+        if config.trainer.get("enable_progress_bar") is not False and not own_bar:
+            self.trainer_defaults["callbacks"] = [
+                *self.trainer_defaults["callbacks"],
+                ThrottledRichProgressBar(),
+            ]
         return super().instantiate_trainer(**kwargs)
 
     def _run_version(self) -> int | None:
