@@ -201,3 +201,11 @@ def test_alexnet_configs_run_with_a_local_weights_file(config, alexnet_weights, 
         "--trainer.enable_progress_bar", "false",
     ])  # fmt: skip
     assert f"{alexnet_weights}: loaded 16 tensors" in caplog.text
+
+
+def test_a_checkpoint_of_a_finetuned_torchvision_net_seeds_a_new_one(tmp_path):
+    trained = ImageClassifier(TorchvisionNet("resnet18", 3), num_classes=3)
+    torch.save({"state_dict": trained.state_dict(), "epoch": 1}, tmp_path / "run.ckpt")
+    fresh = TorchvisionNet("resnet18", 5, weights=str(tmp_path / "run.ckpt"))
+    assert torch.equal(fresh.backbone.conv1.weight, trained.net.backbone.conv1.weight)
+    assert fresh.head.out_features == 5

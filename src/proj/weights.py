@@ -13,8 +13,9 @@ from proj.errors import CheckpointError, brief
 log = logging.getLogger(__name__)
 
 # Prefixes a saved state_dict may carry around the same module: Lightning checkpoints of
-# this project (`net.`), other LightningModules (`model.`), DataParallel/DDP (`module.`).
-_PREFIXES = ("", "net.", "model.", "module.")
+# this project (`net.`, and `net.backbone.` for a TorchvisionNet's torchvision part),
+# other LightningModules (`model.`), DataParallel/DDP (`module.`).
+_PREFIXES = ("", "net.", "net.backbone.", "backbone.", "model.", "module.")
 
 
 @dataclass
