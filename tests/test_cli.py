@@ -1,5 +1,6 @@
 """The command line as a user runs it: fit, then test/validate/predict in new processes."""
 
+import csv
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from proj.callbacks import ThrottledRichProgressBar
 from proj.cli import ProjCLI, main
+from proj.data import FashionMNISTDataModule
 from tests.conftest import REPO, tiny_data_args
 
 MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
@@ -151,3 +153,27 @@ def test_the_default_progress_bar_redraws_every_few_batches(tiny_data_dir):
     main(["fit", "--config", MLP, *tiny_data_args(tiny_data_dir), "--trainer.max_epochs", "1",
           f"--trainer.callbacks+={own}"])  # fmt: skip
     assert type(ProjCLI.current.trainer.progress_bar_callback).__name__ == "TQDMProgressBar"
+
+
+def test_predict_writes_a_csv_whose_accuracy_is_the_test_accuracy(tiny_data_dir):
+    _fit(tiny_data_dir, "--trainer.max_epochs", "2")
+    main(
+        [
+            "predict",
+            "--config",
+            MLP,
+            "--ckpt_path",
+            "best",
+            "--top_k",
+            "3",
+            *tiny_data_args(tiny_data_dir),
+            *QUIET,
+        ]
+    )
+    rows = list(csv.DictReader((RUNS / "version_1" / "predictions.csv").open()))
+    assert len(rows) == 120 and [r["id"] for r in rows[:3]] == ["0", "1", "2"]
+    assert set(rows[0]) == {"id", "target", "pred", "prob", "pred_2", "prob_2", "pred_3", "prob_3"}
+    assert all(float(r["prob"]) >= float(r["prob_2"]) >= float(r["prob_3"]) for r in rows)
+    accuracy = sum(r["pred"] == r["target"] for r in rows) / len(rows)
+    assert accuracy == pytest.approx(_metrics(0)["test"]["test/acc"], abs=1e-6)
+    assert rows[0]["target"] in FashionMNISTDataModule.class_names

@@ -24,7 +24,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-from proj.callbacks import RNGState, RunSummary, ThrottledRichProgressBar
+from proj.callbacks import PredictionsCSV, RNGState, RunSummary, ThrottledRichProgressBar
 from proj.errors import ProjError
 from proj.runs import (
     check_checkpoint,
@@ -95,6 +95,10 @@ class ProjCLI(LightningCLI):
                 default=True,
                 help="After fit, test the best checkpoint and add the result to metrics.json.",
             )
+        if subcommand == "predict":
+            parser.add_argument(
+                "--top_k", type=int, default=1, help="Classes per row in predictions.csv."
+            )
         return parser
 
     @property
@@ -158,13 +162,16 @@ class ProjCLI(LightningCLI):
                 default_hp_metric=False,
                 **purge,
             )
+        extra = (
+            [PredictionsCSV(top_k=config.top_k)]
+            if self.config.get("subcommand") == "predict"
+            else []
+        )
         callbacks = config.trainer.get("callbacks") or []
         own_bar = any("ProgressBar" in str(getattr(c, "class_path", c)) for c in callbacks)
         if config.trainer.get("enable_progress_bar") is not False and not own_bar:
-            self.trainer_defaults["callbacks"] = [
-                *self.trainer_defaults["callbacks"],
-                ThrottledRichProgressBar(),
-            ]
+            extra.append(ThrottledRichProgressBar())
+        self.trainer_defaults["callbacks"] = [*self.trainer_defaults["callbacks"], *extra]
         return super().instantiate_trainer(**kwargs)
 
     def _run_version(self) -> int | None:

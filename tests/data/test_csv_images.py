@@ -252,3 +252,14 @@ def test_compute_mean_std_script_matches_the_datamodule(tmp_path, folder):
     dm = _dm(folder, normalize="dataset")
     dm.setup("fit")
     assert f"mean: {list(dm.mean_std[0])}" in result.stdout
+
+
+def test_predictions_name_the_image_files(folder):
+    config = str(REPO / "configs" / "catdog" / "cnn.yaml")
+    quiet = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+    main(["fit", "--config", config, *tiny_csv_args(folder), *quiet, "--trainer.max_epochs", "1"])
+    main(["predict", "--config", config, *tiny_csv_args(folder), *quiet, "--ckpt_path", "best"])
+    lines = Path("logs/catdog/cnn/version_1/predictions.csv").read_text().splitlines()
+    assert lines[0] == "id,target,pred,prob" and len(lines) == 1 + 5  # 20% of 24 held out for test
+    assert all(line.split(",")[0].endswith(".png") for line in lines[1:])
+    assert all(line.split(",")[1] in NAMES for line in lines[1:])

@@ -76,3 +76,11 @@ def test_course_recipe_from_its_config_writes_weight_and_bias(capsys):
     assert set(metrics["reference_parameters"]) == {"weight", "bias"}
     assert metrics["test"]["test/mse"] < 3.0
     assert metrics["global_step"] == 1000
+
+
+def test_predict_writes_one_value_per_point():
+    config = str(REPO / "configs" / "line" / "linear.yaml")
+    main(["fit", "--config", config, "--trainer.max_epochs", "5", "--test_after_fit", "false"])
+    main(["predict", "--config", config, "--ckpt_path", "last"])
+    lines = Path("logs/line/linear/version_1/predictions.csv").read_text().splitlines()
+    assert lines[0] == "id,prediction" and len(lines) == 31

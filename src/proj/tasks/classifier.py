@@ -153,9 +153,7 @@ class ImageClassifier(L.LightningModule):
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
     ) -> dict[str, torch.Tensor]:
         images, labels = batch
-        probs = self(images).softmax(dim=1)  # (B, num_classes)
-        confidence, predicted = probs.max(dim=1)
-        return {"pred": predicted, "prob": confidence, "target": labels}
+        return {"probs": self(images).softmax(dim=1), "target": labels}  # probs: (B, C)
 
     def _param_groups(self) -> list[dict[str, Any]]:
         """Trainable parameters grouped by learning-rate multiplier (head/default first)."""

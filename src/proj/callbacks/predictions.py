@@ -1,0 +1,72 @@
+"""`predict` writes predictions.csv into its run folder: one row per input, class names."""
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import BasePredictionWriter
+
+
+class PredictionsCSV(BasePredictionWriter):
+    """Rows of `id, target, pred, prob` (plus `pred_k, prob_k` up to `top_k`); for a
+    regressor, `id, prediction`.
+
+    `id` is the image's file for CSV image datasets, else its index in the split; the
+    target and predicted classes are written by name. Under DDP each rank writes its
+    own `predictions.rank<r>.csv`, with the same global ids.
+    """
+
+    def __init__(self, top_k: int = 1) -> None:
+        super().__init__(write_interval="epoch")
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        self.top_k = top_k
+        self.path: Path | None = None
+
+    def write_on_epoch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, predictions: Any, batch_indices: Any
+    ) -> None:
+        outputs = (
+            predictions[0] if predictions and isinstance(predictions[0], list) else predictions
+        )
+        rank, world = trainer.global_rank, trainer.world_size
+        filename = "predictions.csv" if world == 1 else f"predictions.rank{rank}.csv"
+        self.path = Path(trainer.log_dir or ".") / filename
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if outputs and isinstance(outputs[0], torch.Tensor):  # a regressor: a value per input
+            values = torch.cat([o.flatten() for o in outputs]).tolist()
+            ids = [rank + i * world for i in range(len(values))]
+            _write(self.path, ["id", "prediction"], zip(ids, values, strict=True))
+            return
+        probs = torch.cat([o["probs"] for o in outputs]).float().cpu()  # (N, C)
+        targets = torch.cat([o["target"] for o in outputs]).cpu()
+        names = list(getattr(trainer.datamodule, "class_names", []))
+        names = names or [str(c) for c in range(probs.shape[1])]
+        k = min(self.top_k, probs.shape[1])
+        top_probs, top_classes = probs.topk(k, dim=1)
+        header = ["id", "target", "pred", "prob"]
+        header += [f"{col}_{j}" for j in range(2, k + 1) for col in ("pred", "prob")]
+        rows = []
+        ids = _sample_ids(trainer, [rank + i * world for i in range(len(probs))])
+        for i, sample_id in enumerate(ids):
+            row = [sample_id, names[targets[i]] if 0 <= int(targets[i]) < len(names) else ""]
+            for j in range(k):
+                row += [names[top_classes[i, j]], f"{float(top_probs[i, j]):.6f}"]
+            rows.append(row)
+        _write(self.path, header, rows)
+
+
+def _write(path: Path, header: list[str], rows: Any) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _sample_ids(trainer: L.Trainer, indices: list[int]) -> list[str | int]:
+    """File names when the predict split is a CSV image dataset, else split indices."""
+    datasets = getattr(trainer.datamodule, "datasets", None)
+    rows = getattr(datasets.get("test") if isinstance(datasets, dict) else None, "rows", None)
+    return [rows[i].file for i in indices] if rows else indices
