@@ -1,5 +1,6 @@
 """Every shipped config parses and trains one fast_dev_run step on tiny data."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,10 @@ from tests.conftest import (
     write_image_folder,
 )
 
-CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml") if p.parent.name != "trainer")
+FRAGMENT_FOLDERS = ("trainer", "debug")  # stacked on a dataset config with a second --config
+CONFIGS = sorted(
+    p for p in (REPO / "configs").rglob("*.yaml") if p.parent.name not in FRAGMENT_FOLDERS
+)
 FRAGMENTS = sorted((REPO / "configs" / "trainer").glob("*.yaml"))
 MLP = REPO / "configs" / "fashion_mnist" / "mlp.yaml"
 CNN = REPO / "configs" / "fashion_mnist" / "cnn.yaml"
@@ -95,3 +99,52 @@ def test_channels_last_cnn_trains_a_step(tmp_path, capsys):
     ]
     main(["fit", *args, "--trainer.fast_dev_run", "1", "--trainer.enable_progress_bar", "false"])
     assert "test/acc" in capsys.readouterr().out
+
+
+DEBUG = REPO / "configs" / "debug"
+
+
+def _debug_fit(tmp_path, fragment: str, *extra: str) -> Path:
+    args = [
+        "--config",
+        str(MLP),
+        "--config",
+        str(DEBUG / f"{fragment}.yaml"),
+        *_data_args(MLP, tmp_path),
+    ]
+    main(["fit", *args, "--trainer.enable_progress_bar", "false", *extra])
+    runs = list(Path("logs/fashion_mnist/mlp").glob("version_*"))
+    return runs[0] if runs else Path("nowhere")
+
+
+def test_every_debug_fragment_is_tested():
+    assert {p.stem for p in DEBUG.glob("*.yaml")} == {
+        "fast_dev_run",
+        "overfit",
+        "limit",
+        "profiler",
+    }
+
+
+def test_debug_fast_dev_run_writes_nothing(tmp_path):
+    assert not _debug_fit(tmp_path, "fast_dev_run").exists()
+
+
+def test_debug_overfit_learns_a_few_batches_by_heart(tmp_path):
+    run = _debug_fit(
+        tmp_path, "overfit", "--trainer.max_epochs", "25", "--data.init_args.batch_size", "16"
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["val_history"][-1]["val/acc"] == 1.0  # validation is the same 4 batches
+
+
+def test_debug_limit_runs_the_whole_loop(tmp_path):
+    run = _debug_fit(tmp_path, "limit", "--data.init_args.batch_size", "16")
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["global_step"] == 20 and "test" in metrics
+
+
+def test_debug_profiler_writes_its_report_into_the_run_folder(tmp_path):
+    run = _debug_fit(tmp_path, "profiler")
+    report = (run / "fit-profile.txt").read_text()
+    assert "run_training_batch" in report
