@@ -9,54 +9,58 @@ the per-seed numbers and the summary.
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
 from proj.cli import main as proj
-from proj.runs import experiment_name, run_dirs
+from proj.runs import experiment_name, mean_std, newest_metrics
 
 
-def summarize(per_seed: list[dict]) -> dict[str, tuple[float, float]]:
-    """Mean and sample std of every metric the runs share."""
-    keys = set.intersection(*(set(m) for m in per_seed))
-    return {
-        key: (
-            statistics.mean(m[key] for m in per_seed),
-            statistics.stdev(m[key] for m in per_seed) if len(per_seed) > 1 else 0.0,
-        )
-        for key in sorted(keys)
-    }
+def run_metrics(metrics: dict) -> dict[str, float]:
+    """The best validation metrics and the test metrics of one run."""
+    numbers = {**(metrics.get("best_val") or {}), **metrics.get("test", {})}
+    return {key: value for key, value in numbers.items() if "/" in key}
+
+
+def report(title: str, labels: list, runs: list[dict], json_file: Path | None) -> None:
+    summary = mean_std([run["metrics"] for run in runs])
+    print(title)
+    for label, run in zip(labels, runs, strict=True):
+        numbers = "  ".join(f"{k} {v:.4f}" for k, v in run["metrics"].items())
+        print(f"  {label}: {numbers}")
+    for key, (mean, std) in summary.items():
+        print(f"  {key:12} {mean:.4f} +- {std:.4f}")
+    if json_file:
+        json_file.write_text(json.dumps({"runs": runs, "mean_std": summary}, indent=2) + "\n")
+
+
+def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(this script's arguments, the overrides after `--` for every run)."""
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1 :]
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    overrides = argv[argv.index("--") + 1 :] if "--" in argv else []
+    own, overrides = split_argv(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", action="append", required=True, help="repeatable")
     parser.add_argument("--seeds", type=int, nargs="+", required=True)
     parser.add_argument("--logs-dir", default="logs")
     parser.add_argument("--json", type=Path)
-    args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
+    args = parser.parse_args(own)
 
     experiment = f"{experiment_name(args.config)}-seeds"
-    per_seed = []
+    configs = [a for c in args.config for a in ("--config", c)]
+    runs = []
     for seed in args.seeds:
-        configs = [a for c in args.config for a in ("--config", c)]
         proj(["fit", *configs, "--seed_everything", str(seed), "--experiment", experiment,
               "--logs_dir", args.logs_dir, *overrides])  # fmt: skip
-        run = run_dirs(args.logs_dir, experiment)[0]
-        metrics = json.loads((run / "metrics.json").read_text())
-        numbers = {**(metrics.get("best_val") or {}), **metrics.get("test", {})}
-        per_seed.append({k: v for k, v in numbers.items() if "/" in k} | {"run": str(run)})
-
-    summary = summarize([{k: v for k, v in m.items() if k != "run"} for m in per_seed])
-    print(f"{experiment}: {len(args.seeds)} seeds {args.seeds}")
-    for key, (mean, std) in summary.items():
-        print(f"  {key:12} {mean:.4f} +- {std:.4f}")
-    if args.json:
-        result = {"seeds": args.seeds, "runs": per_seed, "mean_std": summary}
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        run, metrics = newest_metrics(args.logs_dir, experiment)
+        runs.append({"seed": seed, "run": str(run), "metrics": run_metrics(metrics)})
+    labels = [f"seed {seed}" for seed in args.seeds]
+    report(f"{experiment}: {len(args.seeds)} seeds", labels, runs, args.json)
     return 0
 
 

@@ -8,6 +8,7 @@ TensorBoardLogger. Lightning can only resolve `best`/`last` in the process that 
 import json
 import os
 import re
+import statistics
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -145,6 +146,24 @@ def _best(run: Path) -> Path | None:
             if best.is_file():
                 return best
     return None
+
+
+def newest_metrics(logs_dir: str | Path, experiment: str) -> tuple[Path, dict[str, Any]]:
+    """The newest run folder of an experiment and its metrics.json."""
+    run = run_dirs(logs_dir, experiment)[0]
+    return run, json.loads((run / METRICS_FILE).read_text())
+
+
+def mean_std(per_run: list[dict[str, float]]) -> dict[str, tuple[float, float]]:
+    """Mean and sample standard deviation of every metric all runs have."""
+    keys = set.intersection(*(set(m) for m in per_run))
+    return {
+        key: (
+            statistics.mean(m[key] for m in per_run),
+            statistics.stdev(m[key] for m in per_run) if len(per_run) > 1 else 0.0,
+        )
+        for key in sorted(keys)
+    }
 
 
 def write_json(path: str | Path, data: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from proj.data import batch_transforms as bt
+from proj.data.folds import stratified_fold
 from proj.data.image_files import load_rgb
 from proj.data.label_csv import Row, listing, read_label_csv
 from proj.data.presets import eval_preset, train_preset
@@ -49,7 +50,8 @@ class CSVImageDataModule(L.LightningDataModule):
     fractions of `csv_file`. `setup` reads every image once before training starts, so a
     missing, unreadable or truncated file is reported then (all of them, with their CSV
     lines), not mid-epoch; `on_bad_image: skip` drops them instead and logs which.
-    `normalize` is "imagenet", "dataset" (the training split's own mean/std, computed once
+    `num_folds`/`fold` make validation a stratified fold of the rows left after the test
+    split. `normalize` is "imagenet", "dataset" (the training split's own mean/std, computed once
     and cached next to the CSV), "none", or `[[mean...], [std...]]`.
     """
 
@@ -69,6 +71,8 @@ class CSVImageDataModule(L.LightningDataModule):
         num_workers: int = 0,
         seed: int = 42,
         on_bad_image: Literal["raise", "skip"] = "raise",
+        num_folds: int | None = None,
+        fold: int = 0,
     ) -> None:
         super().__init__()
         if len(class_names) < 2:
@@ -76,6 +80,8 @@ class CSVImageDataModule(L.LightningDataModule):
         for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
             if not 0 <= value < 1:
                 raise ValueError(f"data.{name} must be in [0, 1), got {value}")
+        if num_folds and val_csv:
+            raise ValueError("data.num_folds and data.val_csv exclude each other: pick one")
         if isinstance(normalize, str) and normalize not in ("imagenet", "dataset", "none"):
             raise ValueError(
                 f"unknown data.normalize {normalize!r}; expected 'imagenet', 'dataset', 'none' "
@@ -89,6 +95,7 @@ class CSVImageDataModule(L.LightningDataModule):
         self.image_size, self.normalize, self.augment = image_size, normalize, augment
         self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
         self.on_bad_image = on_bad_image
+        self.num_folds, self.fold = num_folds, fold
         self.datasets: dict[str, CSVImageDataset] = {}
         self.mean_std: tuple[tuple[float, ...], tuple[float, ...]] | None = None
         self.shuffle_seed = 0
@@ -116,12 +123,18 @@ class CSVImageDataModule(L.LightningDataModule):
         generator = torch.Generator().manual_seed(self.seed)
         order = torch.randperm(len(rows), generator=generator).tolist()
         n_test = 0 if self.test_csv else round(self.test_fraction * len(rows))
-        n_val = 0 if self.val_csv else round(self.val_fraction * len(rows))
+        n_val = 0 if self.val_csv or self.num_folds else round(self.val_fraction * len(rows))
         if n_test + n_val >= len(rows):
             raise ValueError(f"{self.csv_file}: {len(rows)} rows leave nothing to train on")
         picked = [rows[i] for i in order]
         splits = {"test": picked[:n_test], "val": picked[n_test : n_test + n_val]}
         splits["train"] = picked[n_test + n_val :]
+        if self.num_folds:  # validation is a stratified fold of what the test split left
+            rest = picked[n_test:]
+            labels = torch.tensor([r.label for r in rest])
+            val_idx, train_idx = stratified_fold(labels, self.num_folds, self.fold, self.seed)
+            splits["val"] = [rest[i] for i in val_idx.tolist()]
+            splits["train"] = [rest[i] for i in train_idx.tolist()]
         if self.val_csv:
             splits["val"] = self._checked(Path(self.val_csv))
         if self.test_csv:

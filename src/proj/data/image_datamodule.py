@@ -9,6 +9,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision.transforms import v2
 
 from proj.data import batch_transforms as bt
+from proj.data.folds import stratified_fold
 from proj.data.in_memory import InMemoryBatches
 from proj.data.sampler import EpochSampler, shared_seed
 from proj.data.tensor_dataset import TensorImageDataset
@@ -24,7 +25,9 @@ class ImageClassificationDataModule(L.LightningDataModule):
     generator (so the split does not move with the training seed), serves batches, and
     normalises/augments/resizes whole batches on the device.
 
-    `classes` keeps a subset of the classes and `train_per_class` caps the training
+    `num_folds`/`fold` replace the random validation split by fold `fold` of a stratified
+    k-fold split of the training file (`val_size` is then unused; the test split is never
+    touched). `classes` keeps a subset of the classes and `train_per_class` caps the training
     labels per class (few-shot and transfer experiments; in-memory path only).
 
     `in_memory=False` is the classic path: a per-sample Dataset and a DataLoader with
@@ -52,6 +55,8 @@ class ImageClassificationDataModule(L.LightningDataModule):
         mean_std: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
         classes: list[int] | None = None,
         train_per_class: int | None = None,
+        num_folds: int | None = None,
+        fold: int = 0,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -78,6 +83,8 @@ class ImageClassificationDataModule(L.LightningDataModule):
             self.mean, self.std = tuple(mean_std[0]), tuple(mean_std[1])
         self.classes = classes
         self.train_per_class = train_per_class
+        self.num_folds = num_folds
+        self.fold = fold
         if classes is not None:
             unknown = [c for c in classes if not 0 <= c < len(type(self).class_names)]
             if unknown:
@@ -125,12 +132,15 @@ class ImageClassificationDataModule(L.LightningDataModule):
             raise ValueError("data.classes and data.train_per_class need data.in_memory: true")
         images, labels = self._read_selected(train=True)
         n = len(labels)
-        if self.val_size >= n:
-            raise ValueError(
-                f"data.val_size={self.val_size} leaves no training data: the set has {n}"
-            )
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
-        val_idx, train_idx = order[: self.val_size], order[self.val_size :]
+        if self.num_folds:
+            val_idx, train_idx = stratified_fold(labels, self.num_folds, self.fold, self.seed)
+        else:
+            if self.val_size >= n:
+                raise ValueError(
+                    f"data.val_size={self.val_size} leaves no training data: the set has {n}"
+                )
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
+            val_idx, train_idx = order[: self.val_size], order[self.val_size :]
         if self.train_per_class:  # few labels: the first N of each class in the seeded order
             per_class = [
                 train_idx[labels[train_idx] == c][: self.train_per_class]
