@@ -222,12 +222,10 @@ def _launched_rank() -> int:
 def main(args: list[str] | None = None) -> None:
     try:
         ProjCLI(args=args)
-    except ProjError as err:
+    except BaseException as err:
         if ProjCLI.current is not None:
             ProjCLI.current.discard_unstarted_run()
+        if not isinstance(err, ProjError):
+            raise
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
-    except BaseException:
-        if ProjCLI.current is not None:
-            ProjCLI.current.discard_unstarted_run()
-        raise

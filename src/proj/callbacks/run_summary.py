@@ -15,8 +15,8 @@ class RunSummary(Callback):
     """Collects per-epoch validation metrics, the best checkpoint, fit time and test metrics.
 
     The file is rewritten (atomically) after each validation epoch, after `fit` and after
-    each `test`, so it holds what the run reached whichever way it ends. Nothing is written for `fast_dev_run`, which has
-    no run folder.
+    each `test`, so it holds what the run reached whichever way it ends. Nothing is
+    written for `fast_dev_run`, which has no run folder.
     """
 
     def __init__(self) -> None:
@@ -62,12 +62,11 @@ class RunSummary(Callback):
         metrics = _metrics(trainer, "val/")
         if trainer.state.fn == "fit":
             entry = {"epoch": trainer.current_epoch, "step": trainer.global_step, **metrics}
-            self.summary["val_history"].append(entry)
-            self._write(trainer)  # after every epoch: a killed run keeps its history
+            self.summary["val_history"].append(entry)  # written each epoch: a killed run keeps it
         else:
             self.summary["validate"] = metrics
             self.summary["validate_checkpoint"] = trainer.ckpt_path
-            self._write(trainer)
+        self._write(trainer)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.summary.update(

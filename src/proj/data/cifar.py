@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torchvision
 
-from proj.data.image_datamodule import Batch, ImageClassificationDataModule
+from proj.data.image_datamodule import Batch, ImageClassificationDataModule, keep_classes
 from proj.errors import DataFormatError, DataNotFoundError
 
 FOLDER = "cifar-10-batches-py"
@@ -134,8 +134,4 @@ class CIFAR2DataModule(CIFAR10DataModule):
         super().__init__(val_size=val_size, **kwargs)
 
     def _read_split(self, train: bool) -> Batch:
-        images, labels = self._read_cifar10(train)
-        keep = torch.isin(labels, torch.tensor(self.source_labels))
-        relabel = torch.full((10,), -1, dtype=torch.int64)
-        relabel[list(self.source_labels)] = torch.arange(len(self.source_labels))
-        return images[keep], relabel[labels[keep]]
+        return keep_classes(*self._read_cifar10(train), self.source_labels)

@@ -15,7 +15,7 @@ from proj.data.folds import stratified_fold
 from proj.data.image_files import load_rgb
 from proj.data.label_csv import Row, listing, read_label_csv
 from proj.data.presets import eval_preset, train_preset
-from proj.data.sampler import EpochSampler, shared_seed
+from proj.data.sampler import EpochSampler, per_sample_loader, shared_seed
 from proj.data.stats import channel_mean_std
 from proj.errors import DataFormatError, DataNotFoundError
 from proj.runs import write_json
@@ -213,14 +213,8 @@ class CSVImageDataModule(L.LightningDataModule):
                 f"{type(self).__name__}: no {split!r} split (set it up, or give its CSV)"
             )
         dataset = self.datasets[split]
-        return DataLoader(
-            dataset,
-            sampler=EpochSampler(len(dataset), shuffle=shuffle, seed=self.shuffle_seed),
-            batch_size=self.batch_size,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
+        sampler = EpochSampler(len(dataset), shuffle=shuffle, seed=self.shuffle_seed)
+        return per_sample_loader(dataset, sampler, self.batch_size, self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

@@ -5,13 +5,13 @@ from typing import Any, Literal
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import Dataset, Subset
 from torchvision.transforms import v2
 
 from proj.data import batch_transforms as bt
 from proj.data.folds import stratified_fold
 from proj.data.in_memory import InMemoryBatches
-from proj.data.sampler import EpochSampler, shared_seed
+from proj.data.sampler import EpochSampler, per_sample_loader, shared_seed
 from proj.data.tensor_dataset import TensorImageDataset
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -115,17 +115,14 @@ class ImageClassificationDataModule(L.LightningDataModule):
         if stage in ("fit", "validate") and "train" not in self.splits:
             self._setup_train_val()
         if stage in ("test", "predict") and "test" not in self.splits:
-            self.splits["test"] = self._split_source(train=False, indices=None)
+            self.splits["test"] = self._test_source()
 
     def _read_selected(self, train: bool) -> Batch:
         """The split, kept to `classes` (relabelled 0..K-1 in that order) when given."""
         images, labels = self._read_split(train)
-        if self.classes is None:
-            return images, labels
-        keep = torch.isin(labels, torch.tensor(self.classes))
-        relabel = torch.full((int(labels.max()) + 1,), -1, dtype=torch.int64)
-        relabel[self.classes] = torch.arange(len(self.classes))
-        return images[keep], relabel[labels[keep]]
+        return (
+            (images, labels) if self.classes is None else keep_classes(images, labels, self.classes)
+        )
 
     def _setup_train_val(self) -> None:
         if not self.in_memory and (self.classes is not None or self.train_per_class):
@@ -151,15 +148,16 @@ class ImageClassificationDataModule(L.LightningDataModule):
             self.splits["train"] = (images[train_idx], labels[train_idx])
             self.splits["val"] = (images[val_idx], labels[val_idx])
         else:
-            self.splits["train"] = self._split_source(train=True, indices=train_idx)
-            self.splits["val"] = self._split_source(train=True, indices=val_idx)
+            dataset = self._per_sample_dataset(train=True)
+            self.splits["train"] = Subset(dataset, train_idx.tolist())
+            self.splits["val"] = Subset(dataset, val_idx.tolist())
 
-    def _split_source(self, train: bool, indices: torch.Tensor | None) -> Any:
-        if self.in_memory:
-            images, labels = self._read_selected(train)
-            return (images, labels) if indices is None else (images[indices], labels[indices])
-        dataset = self._per_sample_dataset(train)
-        return dataset if indices is None else Subset(dataset, indices.tolist())
+    def _test_source(self) -> Any:
+        return (
+            self._read_selected(train=False)
+            if self.in_memory
+            else self._per_sample_dataset(train=False)
+        )
 
     def _loader(self, split: str, shuffle: bool) -> Any:
         if split not in self.splits:
@@ -170,14 +168,7 @@ class ImageClassificationDataModule(L.LightningDataModule):
         sampler = EpochSampler(_num_samples(source), shuffle=shuffle, seed=self.shuffle_seed)
         if self.in_memory:
             return InMemoryBatches(*source, batch_size=self.batch_size, sampler=sampler)
-        return DataLoader(
-            source,
-            sampler=sampler,
-            batch_size=self.batch_size,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
+        return per_sample_loader(source, sampler, self.batch_size, self.num_workers)
 
     def train_dataloader(self) -> Any:
         return self._loader("train", shuffle=True)
@@ -205,6 +196,14 @@ class ImageClassificationDataModule(L.LightningDataModule):
         if self.normalize:
             images = bt.normalize(images, self.mean, self.std)
         return images, labels
+
+
+def keep_classes(images: torch.Tensor, labels: torch.Tensor, classes: Sequence[int]) -> Batch:
+    """The samples of `classes` only, relabelled 0..K-1 in the order given."""
+    keep = torch.isin(labels, torch.tensor(list(classes)))
+    relabel = torch.full((int(labels.max()) + 1,), -1, dtype=torch.int64)
+    relabel[list(classes)] = torch.arange(len(classes))
+    return images[keep], relabel[labels[keep]]
 
 
 def _num_samples(source: Sequence | tuple[torch.Tensor, torch.Tensor]) -> int:

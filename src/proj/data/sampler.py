@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 
 class EpochSampler(DistributedSampler):
@@ -80,3 +80,17 @@ def shared_seed() -> int:
     if dist.is_available() and dist.is_initialized():
         dist.broadcast_object_list(seed, src=0)
     return seed[0]
+
+
+def per_sample_loader(
+    dataset: Dataset, sampler: EpochSampler, batch_size: int, num_workers: int
+) -> DataLoader:
+    """The classic path's DataLoader: workers kept alive across epochs, pinned memory on GPU."""
+    return DataLoader(
+        dataset,
+        sampler=sampler,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        pin_memory=torch.cuda.is_available(),
+    )
