@@ -1,10 +1,13 @@
-"""Test-only pieces that configs in tests refer to by class path (tests.helpers.X)."""
+"""Test-only pieces: callbacks configs in tests refer to by class path (tests.helpers.X),
+and a reader for the TensorBoard event files runs write."""
 
 import os
 import signal
+from pathlib import Path
 
 import torch
 from lightning.pytorch.callbacks import Callback
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 from torch import nn
 
 
@@ -39,3 +42,16 @@ class NaNAfter(nn.Module):
             if poisoned:
                 return out * float("nan")
         return out
+
+
+def tensorboard_tags(run: Path) -> tuple[dict[str, str], bool]:
+    """Every tag in the run's event files -> its kind (plugin or value type); a graph?"""
+    tags: dict[str, str] = {}
+    graph = False
+    for path in run.glob("events.out.tfevents.*"):
+        for event in EventFileLoader(str(path)).Load():
+            graph = graph or bool(event.graph_def)
+            for value in event.summary.value:
+                kind = value.metadata.plugin_data.plugin_name or value.WhichOneof("value")
+                tags[value.tag] = kind
+    return tags, graph

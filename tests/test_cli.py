@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from proj.callbacks import ThrottledRichProgressBar
+from proj.callbacks import LineProgress, ThrottledRichProgressBar
 from proj.cli import ProjCLI, main
 from proj.data import FashionMNISTDataModule
 from tests.conftest import REPO, tiny_data_args
@@ -145,7 +145,10 @@ def test_a_typo_inside_a_config_file_names_the_key(tmp_path, capsys):
     assert "max_epocs" in capsys.readouterr().err
 
 
-def test_the_default_progress_bar_redraws_every_few_batches(tiny_data_dir):
+def test_progress_is_a_throttled_bar_on_a_terminal_and_lines_elsewhere(tiny_data_dir, monkeypatch):
+    main(["fit", "--config", MLP, *tiny_data_args(tiny_data_dir), "--trainer.max_epochs", "1"])
+    assert isinstance(ProjCLI.current.trainer.progress_bar_callback, LineProgress)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     main(["fit", "--config", MLP, *tiny_data_args(tiny_data_dir), "--trainer.max_epochs", "1"])
     bar = ProjCLI.current.trainer.progress_bar_callback
     assert isinstance(bar, ThrottledRichProgressBar) and bar.every_n_batches == 10

@@ -16,10 +16,14 @@ from tests.conftest import (
     write_fashion_mnist,
     write_image_folder,
 )
+from tests.helpers import tensorboard_tags
 
 FRAGMENT_FOLDERS = ("trainer", "debug")  # stacked on a dataset config with a second --config
+NOT_RUN_CONFIGS = ("sweeps",)  # search spaces for scripts/sweep.py
 CONFIGS = sorted(
-    p for p in (REPO / "configs").rglob("*.yaml") if p.parent.name not in FRAGMENT_FOLDERS
+    p
+    for p in (REPO / "configs").rglob("*.yaml")
+    if p.parent.name not in FRAGMENT_FOLDERS + NOT_RUN_CONFIGS
 )
 FRAGMENTS = sorted((REPO / "configs" / "trainer").glob("*.yaml"))
 MLP = REPO / "configs" / "fashion_mnist" / "mlp.yaml"
@@ -142,6 +146,8 @@ def test_debug_limit_runs_the_whole_loop(tmp_path):
     run = _debug_fit(tmp_path, "limit", "--data.init_args.batch_size", "16")
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["global_step"] == 20 and "test" in metrics
+    tags, graph = tensorboard_tags(run)
+    assert not graph and not [t for t in tags if t.startswith(("images/", "weights/"))]
 
 
 def test_debug_profiler_writes_its_report_into_the_run_folder(tmp_path):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from proj.cli import main as proj
 from tests.conftest import REPO, tiny_data_args
 
 
@@ -51,3 +52,42 @@ def test_kfold_script_runs_every_fold_and_summarises(tiny_data_dir):
     accs = [json.loads((r / "metrics.json").read_text())["best_val"]["val/acc"] for r in runs]
     assert report["mean_std"]["val/acc"][0] == pytest.approx(sum(accs) / 2)
     assert "fold 1:" in result.stdout
+
+
+def test_results_script_builds_tables_curves_and_the_readme_section(tiny_data_dir):
+    mlp = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
+    quiet = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+    for experiment, seed in (("plain", 0), ("group-seeds", 1), ("group-seeds", 2)):
+        proj(["fit", "--config", mlp, *tiny_data_args(tiny_data_dir), *quiet,
+              "--trainer.max_epochs", "2", "--experiment", experiment,
+              "--seed_everything", str(seed)])  # fmt: skip
+    Path("README.md").write_text("# x\n<!-- results:begin -->\nold\n<!-- results:end -->\nend\n")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "results.py"), "--out", "docs/results",
+         "--readme", "README.md"], capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = Path("docs/results/results.md").read_text()
+    rows = [
+        line
+        for line in table.splitlines()
+        if line.startswith("| plain") or line.startswith("| group-seeds |")
+    ]
+    assert len(rows) == 4  # three runs and one group
+    tests = [
+        json.loads(p.read_text())["test"]["test/acc"]
+        for p in sorted(Path("logs/group-seeds").glob("*/metrics.json"))
+    ]
+    mean = sum(tests) / 2
+    group = next(r for r in rows if "| seeds |" in r)
+    assert f"{mean:.4f} +- " in group and "| 2 |" in group
+    assert "| NeuralNetwork | 669,706 | 2 |" in rows[0]
+    for name in ("plain", "group-seeds"):
+        png = Path("docs/results") / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    readme = Path("README.md").read_text()
+    assert (
+        "\nold\n" not in readme
+        and "(docs/results/plain.png)" in readme
+        and readme.endswith("end\n")
+    )

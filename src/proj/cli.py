@@ -15,16 +15,25 @@ input errors are printed as one message, without a traceback.
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
 import lightning as L
-from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, ModelSummary
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-from proj.callbacks import PredictionsCSV, RNGState, RunSummary, ThrottledRichProgressBar
+from proj.callbacks import (
+    ExampleInput,
+    LineProgress,
+    PredictionsCSV,
+    RNGState,
+    RunSummary,
+    TensorBoardViews,
+    ThrottledRichProgressBar,
+)
 from proj.errors import ProjError
 from proj.runs import (
     check_checkpoint,
@@ -51,7 +60,13 @@ class ProjCLI(LightningCLI):
         )
         kwargs["trainer_defaults"].setdefault(
             "callbacks",
-            [LearningRateMonitor(logging_interval="epoch"), RunSummary(), RNGState(), latest],
+            [
+                LearningRateMonitor(logging_interval="epoch"),
+                RunSummary(),
+                RNGState(),
+                ExampleInput(),
+                latest,
+            ],
         )
         super().__init__(
             L.LightningModule,
@@ -72,6 +87,7 @@ class ProjCLI(LightningCLI):
         )
         parser.add_argument("--logs_dir", type=str, default="logs", help="Where run folders go.")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(TensorBoardViews, "views")
         parser.set_defaults(
             {
                 "checkpoint.monitor": "val/acc",
@@ -168,9 +184,16 @@ class ProjCLI(LightningCLI):
             else []
         )
         callbacks = config.trainer.get("callbacks") or []
-        own_bar = any("ProgressBar" in str(getattr(c, "class_path", c)) for c in callbacks)
-        if config.trainer.get("enable_progress_bar") is not False and not own_bar:
-            extra.append(ThrottledRichProgressBar())
+        configured = [str(getattr(c, "class_path", c)) for c in callbacks]
+        if config.trainer.get("enable_progress_bar") is not False and not any(
+            "ProgressBar" in c for c in configured
+        ):
+            # a redrawn bar on a terminal; lines that read top to bottom in a log file
+            extra.append(ThrottledRichProgressBar() if sys.stdout.isatty() else LineProgress())
+        if config.trainer.get("enable_model_summary") is not False and not any(
+            "ModelSummary" in c for c in configured
+        ):
+            extra.append(ModelSummary(max_depth=3))  # down to the layers, with their shapes
         self.trainer_defaults["callbacks"] = [*self.trainer_defaults["callbacks"], *extra]
         return super().instantiate_trainer(**kwargs)
 
@@ -220,8 +243,12 @@ def _launched_rank() -> int:
 
 
 def main(args: list[str] | None = None) -> None:
+    """The command line; `main([...])` runs the same from Python (the scripts' fits)."""
     try:
-        ProjCLI(args=args)
+        with warnings.catch_warnings():
+            # scripts pass `args` while their own arguments are in sys.argv: intended here
+            warnings.filterwarnings("ignore", message=".*args parameter is intended to run")
+            ProjCLI(args=args)
     except BaseException as err:
         if ProjCLI.current is not None:
             ProjCLI.current.discard_unstarted_run()

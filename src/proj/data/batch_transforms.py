@@ -5,10 +5,19 @@ per image, which is what makes the in-memory path fast.
 """
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torchvision.ops import roi_align
+
+
+def split_batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(images, labels) of a batch; a bare images tensor (an example input) has no labels."""
+    if isinstance(batch, torch.Tensor):
+        return batch, None
+    images, labels = batch
+    return images, labels
 
 
 def to_float(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:

@@ -229,8 +229,8 @@ class CSVImageDataModule(L.LightningDataModule):
         return self._loader("test", shuffle=False)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        images, labels = batch
+        images, labels = bt.split_batch(batch)
         images = bt.to_float(images, bt.precision_dtype(self.trainer))  # (B, 3, S, S) in [0, 1]
         if self.mean_std is not None:
             images = bt.normalize(images, *self.mean_std)
-        return images, labels
+        return images if labels is None else (images, labels)

@@ -182,11 +182,19 @@ class ImageClassificationDataModule(L.LightningDataModule):
     def predict_dataloader(self) -> Any:
         return self._loader("test", shuffle=False)
 
-    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
-        images, labels = batch
+    def on_after_batch_transfer(
+        self, batch: Batch | torch.Tensor, dataloader_idx: int
+    ) -> Batch | torch.Tensor:
+        images, labels = bt.split_batch(batch)
         # (B, C, H, W) uint8 -> float in [0, 1], in the dtype the model runs in
         images = bt.to_float(images, bt.precision_dtype(self.trainer))
-        training = bool(self.augment) and self.trainer is not None and self.trainer.training
+        # training batches only: a bare example input (no labels) must not draw random numbers
+        training = (
+            bool(self.augment)
+            and labels is not None
+            and self.trainer is not None
+            and self.trainer.training
+        )
         if training and self.augment == "resized_crop":
             images = bt.random_hflip(bt.random_resized_crop(images, self.image_size))
         elif self.image_size and images.shape[-2:] != (self.image_size, self.image_size):
@@ -195,7 +203,7 @@ class ImageClassificationDataModule(L.LightningDataModule):
             images = bt.random_hflip(bt.random_crop(images, self.crop_padding))
         if self.normalize:
             images = bt.normalize(images, self.mean, self.std)
-        return images, labels
+        return images if labels is None else (images, labels)
 
 
 def keep_classes(images: torch.Tensor, labels: torch.Tensor, classes: Sequence[int]) -> Batch:

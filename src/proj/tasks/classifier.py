@@ -89,7 +89,10 @@ class ImageClassifier(L.LightningModule):
             x = x.contiguous(memory_format=torch.channels_last)
         return self.net(x)
 
-    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+    def _step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], stage: str
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss, logits) of the batch; the stage's accuracy is updated."""
         images, labels = batch
         logits = self(images)  # (B, num_classes)
         if logits.ndim != 2 or logits.shape[1] != self.num_classes:
@@ -100,12 +103,11 @@ class ImageClassifier(L.LightningModule):
         loss = self.loss_fn(logits, labels)
         accuracy = getattr(self, f"{stage}_acc")
         accuracy.update(logits, labels)
-        if stage == "train":
-            return loss  # logged by training_step
-        # Evaluation losses are averaged over all ranks, once per epoch.
-        self.log(f"{stage}/loss", loss, on_epoch=True, prog_bar=True, sync_dist=True)
-        self.log(f"{stage}/acc", accuracy, on_epoch=True, prog_bar=True)
-        return loss
+        if stage != "train":  # training loss is logged by training_step
+            # Evaluation losses are averaged over all ranks, once per epoch.
+            self.log(f"{stage}/loss", loss, on_epoch=True, prog_bar=True, sync_dist=True)
+            self.log(f"{stage}/acc", accuracy, on_epoch=True, prog_bar=True)
+        return loss, logits
 
     def _log_training(self, loss: torch.Tensor, batch_idx: int, batch_size: int) -> None:
         """Per-step logging only on the steps the logger writes; epoch means summed on device.
@@ -132,7 +134,7 @@ class ImageClassifier(L.LightningModule):
     def training_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
     ) -> torch.Tensor:
-        loss = self._step(batch, "train")
+        loss, _ = self._step(batch, "train")
         self._log_training(loss, batch_idx, batch_size=len(batch[1]))
         if self.l1:
             loss = loss + self.l1 * sum(p.abs().sum() for p in self.net.parameters())
@@ -146,8 +148,9 @@ class ImageClassifier(L.LightningModule):
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
 
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "test")
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """The logits, for callbacks (the confusion matrix) to read in on_test_batch_end."""
+        return self._step(batch, "test")[1].detach()
 
     def predict_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int

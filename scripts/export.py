@@ -1,0 +1,97 @@
+"""Export a trained classifier to TorchScript and ONNX and check them against PyTorch.
+
+    python scripts/export.py --config configs/fashion_mnist/mlp.yaml --ckpt best
+
+`--ckpt` is a checkpoint file or `best`/`last` of the config's experiment (as in
+`python -m proj test --ckpt_path best`). The files go to `<run>/export/` (or `--out`):
+`model.torchscript.pt`, `model.onnx` and `model.json`. The exported network takes float
+images in [0, 1] and returns logits; the normalisation is folded in. Each export is run
+on real test batches and its largest absolute difference to PyTorch's logits printed;
+above `--tolerance` the script fails. ONNX needs the `export` extra.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import lightning as L
+import torch
+
+import proj.data
+import proj.tasks  # noqa: F401
+from proj.errors import ProjError
+from proj.export import (
+    deployable,
+    export_onnx,
+    export_torchscript,
+    real_inputs,
+    write_model_card,
+)
+from proj.runs import experiment_name, resolve_checkpoint
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ckpt", required=True, help="checkpoint file, or best / last")
+    parser.add_argument("--config", action="append", default=[], help="names the experiment")
+    parser.add_argument("--experiment", help="instead of --config: fashion_mnist/mlp, ...")
+    parser.add_argument("--logs-dir", default="logs")
+    parser.add_argument("--out", type=Path, help="default: <run folder>/export")
+    parser.add_argument(
+        "--formats", nargs="+", choices=["torchscript", "onnx"], default=["torchscript", "onnx"]
+    )
+    parser.add_argument("--batches", type=int, default=4, help="real test batches to compare on")
+    parser.add_argument("--tolerance", type=float, default=1e-4)
+    args = parser.parse_args(argv)
+
+    checkpoint = Path(args.ckpt)
+    if args.ckpt in ("best", "last"):
+        if not (args.experiment or args.config):
+            parser.error("--ckpt best/last needs --config or --experiment")
+        experiment = args.experiment or experiment_name(args.config)
+        try:
+            checkpoint = resolve_checkpoint(args.logs_dir, experiment, args.ckpt)
+        except ProjError as err:
+            parser.error(str(err))
+    elif not checkpoint.is_file():
+        parser.error(f"--ckpt {checkpoint}: no such file")
+    print(f"checkpoint: {checkpoint}")
+
+    module = L.LightningModule.load_from_checkpoint(checkpoint, map_location="cpu")
+    datamodule = L.LightningDataModule.load_from_checkpoint(checkpoint)
+    module.eval()
+    model = deployable(module, datamodule)
+    pairs = real_inputs(datamodule, args.batches)
+    out = args.out or checkpoint.parent.parent / "export"
+    out.mkdir(parents=True, exist_ok=True)
+    example = pairs[0][1][:1]
+
+    exporters = {
+        "torchscript": (out / "model.torchscript.pt", export_torchscript),
+        "onnx": (out / "model.onnx", export_onnx),
+    }
+    worst = 0.0
+    for name in args.formats:
+        path, export = exporters[name]
+        exported = export(model, example, path)
+        diff = 0.0
+        with torch.no_grad():
+            for normalized, raw in pairs:
+                expected = module(normalized)
+                if name == "onnx":
+                    got = torch.from_numpy(exported.run(None, {"images": raw.numpy()})[0])
+                else:
+                    got = exported(raw)
+                diff = max(diff, float((got - expected).abs().max()))
+        worst = max(worst, diff)
+        count = sum(len(raw) for _, raw in pairs)
+        print(f"{name:12} {path}  max |exported - pytorch| = {diff:.2e} on {count} test images")
+    write_model_card(out / "model.json", datamodule, example, checkpoint)
+    if worst > args.tolerance:
+        print(f"error: exported outputs differ by {worst:.2e} > --tolerance {args.tolerance}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Every run under logs/ in one markdown table, repeated runs summarised, curves drawn to PNG.
+
+    python scripts/results.py                      # writes results/results.md and the PNGs
+    python scripts/results.py --out docs/results --readme README.md
+
+The table has a row per run (its `metrics.json`): experiment, version, model, parameters,
+epochs, best validation and test metric, fit time. Runs of a seed set (`scripts/seeds.py`,
+experiments ending in `-seeds`), a fold set (`-kfold`) or a sweep (`-sweep`) are also
+summarised as mean +- std with their best run. For the newest run of each experiment the
+loss and accuracy curves per epoch, read from its TensorBoard events, go to a PNG.
+`--readme FILE` replaces what is between `<!-- results:begin -->` and
+`<!-- results:end -->` in FILE with the tables and links to the PNGs.
+"""
+
+import argparse
+import json
+import re
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from proj.plots import training_curves_figure
+
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+GROUP_KINDS = {"-seeds": "seeds", "-kfold": "folds", "-sweep": "sweep"}
+CURVE_TAGS = ("train/loss_epoch", "val/loss", "train/acc", "val/acc")
+
+
+@dataclass
+class Run:
+    experiment: str
+    version: int
+    folder: Path
+    metrics: dict[str, Any]
+
+    def best_val(self) -> tuple[str, float] | None:
+        best = self.metrics.get("best_val") or {}
+        key = "val/acc" if "val/acc" in best else "val/loss" if "val/loss" in best else None
+        return (key, best[key]) if key else None
+
+    def test(self) -> tuple[str, float] | None:
+        test = self.metrics.get("test") or {}
+        key = "test/acc" if "test/acc" in test else "test/loss" if "test/loss" in test else None
+        return (key, test[key]) if key else None
+
+
+def collect(logs_dir: Path) -> list[Run]:
+    runs = []
+    for path in sorted(logs_dir.glob("**/version_*/metrics.json")):
+        folder = path.parent
+        try:
+            metrics = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            print(f"skipped {path}: not valid JSON ({err})", file=sys.stderr)
+            continue
+        experiment = folder.parent.relative_to(logs_dir).as_posix()
+        runs.append(Run(experiment, int(folder.name.split("_")[1]), folder, metrics))
+    return sorted(runs, key=lambda r: (r.experiment, r.version))
+
+
+def _number(pair: tuple[str, float] | None) -> str:
+    if pair is None:
+        return "-"
+    name, value = pair
+    return f"{value:.4f}" if name.endswith("acc") else f"{value:.4f} ({name.split('/')[1]})"
+
+
+def runs_table(runs: list[Run]) -> str:
+    lines = [
+        "| experiment | run | model | params | epochs | best val | test | fit time |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        m = run.metrics
+        seconds = m.get("fit_seconds")
+        lines.append(
+            f"| {run.experiment} | {run.version} | {m.get('model', '-')} | {m.get('params', 0):,} "
+            f"| {m.get('epochs', '-')} | {_number(run.best_val())} | {_number(run.test())} "
+            f"| {f'{seconds:.0f} s' if seconds is not None else '-'} |"
+        )
+    return "\n".join(lines)
+
+
+def _mean_std(values: list[float]) -> str:
+    if not values:
+        return "-"
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.fmean(values):.4f} +- {std:.4f}"
+
+
+def groups_table(runs: list[Run]) -> str | None:
+    """Seed sets, fold sets and sweeps: mean +- std over their runs and the best one."""
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        if any(run.experiment.endswith(suffix) for suffix in GROUP_KINDS):
+            groups.setdefault(run.experiment, []).append(run)
+    if not groups:
+        return None
+    lines = [
+        "| experiment | kind | runs | best val, mean +- std | test, mean +- std | best run (val) |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for experiment, members in groups.items():
+        kind = next(k for s, k in GROUP_KINDS.items() if experiment.endswith(s))
+        vals = [(r, r.best_val()) for r in members if r.best_val()]
+        tests = [r.test()[1] for r in members if r.test()]
+        best = ""
+        if vals:
+            maximize = vals[0][1][0].endswith("acc")
+            run, (_, value) = (max if maximize else min)(vals, key=lambda rv: rv[1][1])
+            best = f"version_{run.version} ({value:.4f})"
+        lines.append(
+            f"| {experiment} | {kind} | {len(members)} | {_mean_std([v[1] for _, v in vals])} "
+            f"| {_mean_std(tests)} | {best} |"
+        )
+    return "\n".join(lines)
+
+
+def curves(folder: Path) -> dict[str, list[tuple[float, float]]]:
+    """Epoch-level scalars of a run from its TensorBoard events, against the epoch number."""
+    events = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+    events.Reload()
+    tags = set(events.Tags().get("scalars", []))
+    epoch_at = {e.step: e.value for e in events.Scalars("epoch")} if "epoch" in tags else {}
+    found = {}
+    for tag in CURVE_TAGS:
+        if tag in tags:
+            points = events.Scalars(tag)
+            found[tag] = [(epoch_at.get(p.step, i), p.value) for i, p in enumerate(points)]
+    return found
+
+
+def draw_curves(runs: list[Run], out: Path) -> dict[str, Path]:
+    """A PNG of the newest run of each experiment; {experiment: png}."""
+    newest: dict[str, Run] = {}
+    for run in runs:
+        newest[run.experiment] = run  # runs are sorted by version
+    pictures = {}
+    for experiment, run in newest.items():
+        found = curves(run.folder)
+        if not any(found.values()):
+            continue
+        png = out / f"{re.sub(r'[^0-9A-Za-z_.-]+', '_', experiment)}.png"
+        figure = training_curves_figure(found, title=f"{experiment} version_{run.version}")
+        figure.savefig(png, dpi=100)
+        pictures[experiment] = png
+    return pictures
+
+
+def markdown(runs: list[Run], pictures: dict[str, Path], relative_to: Path) -> str:
+    parts = [runs_table(runs)]
+    groups = groups_table(runs)
+    if groups:
+        parts += ["Repeated runs (seed sets, k-fold, sweeps):", groups]
+    if pictures:
+        links = [
+            f"[{experiment}]({png.resolve().relative_to(relative_to.resolve()).as_posix()})"
+            for experiment, png in pictures.items()
+        ]
+        parts.append("Training curves (newest run of each): " + ", ".join(links))
+    return "\n\n".join(parts) + "\n"
+
+
+def replace_section(readme: Path, content: str) -> None:
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"error: {readme} has no {BEGIN} ... {END} section to fill")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{BEGIN}\n{content}{END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--logs-dir", type=Path, default=Path("logs"))
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--readme", type=Path, help="fill this file's results section")
+    args = parser.parse_args(argv)
+
+    runs = collect(args.logs_dir)
+    if not runs:
+        print(f"error: no metrics.json under {args.logs_dir}/ (train something first)")
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    pictures = draw_curves(runs, args.out)
+    (args.out / "results.md").write_text(markdown(runs, pictures, args.out))
+    print(markdown(runs, pictures, args.out))
+    if args.readme:
+        replace_section(args.readme, markdown(runs, pictures, args.readme.parent))
+        print(f"updated {args.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

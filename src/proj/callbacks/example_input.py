@@ -1,0 +1,30 @@
+"""Gives the model an `example_input_array` shaped like one real batch of its data."""
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.utilities.model_helpers import is_overridden
+
+
+class ExampleInput(Callback):
+    """Sets `pl_module.example_input_array` to one blank input of the data, at setup.
+
+    With it, Lightning's model summary shows every layer's input and output shape (the
+    course's torchsummary table) and TensorBoardViews can draw the graph. It is a batch
+    as the DataLoader yields it (e.g. uint8): Lightning passes it through the DataModule's
+    batch transforms, so a resize on the device shows in the shapes. Reading the batch
+    leaves the random state untouched: a run trains the same with or without this.
+    """
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage != "fit" or pl_module.example_input_array is not None:
+            return
+        datamodule = trainer.datamodule
+        if datamodule is None:
+            return
+        split = "val" if is_overridden("val_dataloader", datamodule) else "train"
+        with torch.random.fork_rng(devices=[]):
+            batch = next(iter(getattr(datamodule, f"{split}_dataloader")()))
+        images = batch[0] if isinstance(batch, list | tuple) else batch
+        if isinstance(images, torch.Tensor):
+            pl_module.example_input_array = torch.zeros((1, *images.shape[1:]), dtype=images.dtype)

@@ -1,0 +1,58 @@
+"""Reports a run's per-epoch validation metric to its Optuna trial, and prunes it when told."""
+
+from typing import Any, Literal
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback
+
+
+class OptunaPruning(Callback):
+    """Added by scripts/sweep.py to each trial's run (by class path, so it stays a normal run).
+
+    After each validation epoch the value of `monitor` is reported to trial `trial_id` of
+    the study in `storage`; when the study's pruner says the trial is behind, the run
+    stops by raising `optuna.TrialPruned` (its folder and checkpoints stay). Needs the
+    `sweep` extra; nothing else in proj imports optuna.
+    """
+
+    def __init__(
+        self,
+        storage: str,
+        study_name: str,
+        trial_id: int,
+        monitor: str = "val/acc",
+        pruner: Literal["median", "none"] = "median",
+    ) -> None:
+        import optuna  # the optional extra: only sweeps need it
+
+        self._optuna = optuna
+        study = optuna.load_study(
+            study_name=study_name, storage=storage, pruner=make_pruner(pruner)
+        )
+        self.trial = optuna.trial.Trial(study, trial_id)
+        self.monitor = monitor
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
+            return
+        value: Any = trainer.callback_metrics[self.monitor]
+        self.trial.report(float(value), step=trainer.current_epoch)
+        if self.trial.should_prune():
+            raise self._optuna.TrialPruned(
+                f"{self.monitor}={float(value):.4f} at epoch {trainer.current_epoch}"
+            )
+
+
+def make_pruner(name: Literal["median", "none"]) -> Any:
+    """The sweep's pruner by name; the sweep and each trial's callback build the same one.
+
+    Median: a trial is stopped when its metric at an epoch is worse than the median of the
+    earlier trials at that epoch, once 2 trials have finished.
+    """
+    import optuna
+
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2)
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ValueError(f"unknown pruner {name!r}; expected 'median' or 'none'")

@@ -1,0 +1,179 @@
+"""What a run shows in TensorBoard besides scalars: images, graph, histograms, confusion, hparams."""
+
+import re
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import TensorBoardLogger
+from torchmetrics.classification import MulticlassConfusionMatrix
+from torchvision.utils import make_grid
+
+from proj.plots import confusion_matrix_figure
+
+
+class TensorBoardViews(Callback):
+    """Each view can be switched off (`--views.images false`, ...); all are on by default.
+
+    - `images`: a grid of the first training batch, de-normalised with the DataModule's
+      mean/std so it looks like the data (augmentation included).
+    - `graph`: the model graph, traced once on `example_input_array`.
+    - `histograms_every_n_epochs`: weight and bias histograms of every parameter (0: off).
+    - `confusion_matrix`: at test time, a confusion-matrix figure and per-class accuracy
+      (`test/class_acc/<name>`, also in metrics.json), from the logits `test_step` returns.
+    - `hparams`: the run's hyperparameters with its best validation and test metrics in
+      TensorBoard's HPARAMS tab, to compare runs side by side.
+
+    Only a TensorBoard logger is drawn on; with another logger or none, this does nothing.
+    """
+
+    def __init__(
+        self,
+        images: bool = True,
+        max_images: int = 64,
+        graph: bool = True,
+        histograms_every_n_epochs: int = 1,
+        confusion_matrix: bool = True,
+        hparams: bool = True,
+    ) -> None:
+        if histograms_every_n_epochs < 0:
+            raise ValueError(
+                f"histograms_every_n_epochs must be >= 0, got {histograms_every_n_epochs}"
+            )
+        self.images = images
+        self.max_images = max_images
+        self.graph = graph
+        self.histograms_every_n_epochs = histograms_every_n_epochs
+        self.confusion_matrix = confusion_matrix
+        self.hparams = hparams
+        self._confusion: MulticlassConfusionMatrix | None = None
+        self._best_val: dict[str, float] = {}
+        self._best_score: float | None = None
+
+    @staticmethod
+    def _writer(trainer: L.Trainer) -> Any:
+        logger = trainer.logger
+        if not isinstance(logger, TensorBoardLogger) or not trainer.is_global_zero:
+            return None
+        return logger.experiment
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        example = pl_module.example_input_array
+        writer = self._writer(trainer)
+        if self.graph and writer is not None and isinstance(example, torch.Tensor):
+            # the net alone: tracing the LightningModule would touch its trainer properties
+            net = getattr(pl_module, "net", pl_module)
+            example = example.to(pl_module.device)
+            if trainer.datamodule is not None:  # the example is raw: transform it as a batch
+                example = trainer.datamodule.on_after_batch_transfer(example, 0)
+            device = pl_module.device
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                writer.add_graph(net, example)  # a traced forward: dropout draws numbers
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        writer = self._writer(trainer)
+        if not self.images or writer is None or trainer.global_step != 0 or batch_idx != 0:
+            return
+        images = batch[0] if isinstance(batch, list | tuple) else batch
+        if not isinstance(images, torch.Tensor) or images.ndim != 4:
+            return  # not an image batch
+        images = images[: self.max_images].detach().float()
+        datamodule = trainer.datamodule
+        if getattr(datamodule, "normalize", False) and getattr(datamodule, "mean", None):
+            mean = torch.tensor(datamodule.mean, device=images.device).view(1, -1, 1, 1)
+            std = torch.tensor(datamodule.std, device=images.device).view(1, -1, 1, 1)
+            images = images * std + mean
+        grid = make_grid(images.clamp(0, 1).cpu(), nrow=8, padding=2)
+        writer.add_image("images/train_batch", grid, trainer.global_step)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        writer = self._writer(trainer)
+        every = self.histograms_every_n_epochs
+        if writer is None or not every or (trainer.current_epoch + 1) % every:
+            return
+        net = getattr(pl_module, "net", pl_module)
+        for name, param in net.named_parameters():
+            writer.add_histogram(
+                f"weights/{name}", param.detach().float().cpu(), trainer.current_epoch
+            )
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Keeps the validation metrics of the epoch the checkpoint callback ranks best."""
+        checkpoint = trainer.checkpoint_callback
+        monitor = getattr(checkpoint, "monitor", None)
+        if trainer.sanity_checking or monitor not in trainer.callback_metrics:
+            return
+        current = float(trainer.callback_metrics[monitor])
+        best = self._best_score
+        if best is None or (current > best if checkpoint.mode == "max" else current < best):
+            self._best_score = current
+            self._best_val = _prefixed(trainer, "val/", "best_")
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        num_classes = getattr(pl_module, "num_classes", None)
+        self._confusion = None
+        if self.confusion_matrix and num_classes:
+            self._confusion = MulticlassConfusionMatrix(num_classes, validate_args=False).to(
+                pl_module.device
+            )
+
+    def on_test_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if self._confusion is not None and isinstance(outputs, torch.Tensor) and outputs.ndim == 2:
+            self._confusion.update(outputs, batch[1])
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._confusion is None or self._confusion.update_count == 0:
+            return
+        matrix = self._confusion.compute()  # (C, C), summed over ranks
+        names = _class_names(trainer, matrix.shape[0])
+        per_class = matrix.diagonal() / matrix.sum(dim=1).clamp(min=1)
+        for name, accuracy in zip(names, per_class, strict=True):
+            pl_module.log(f"test/class_acc/{_tag(name)}", accuracy, sync_dist=False)
+        writer = self._writer(trainer)
+        if writer is not None:
+            figure = confusion_matrix_figure(matrix, names)
+            writer.add_figure("test/confusion_matrix", figure, trainer.global_step, close=True)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._log_hparams(trainer, {})
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        test = {k: v for k, v in _prefixed(trainer, "test/", "").items() if "class_acc" not in k}
+        self._log_hparams(trainer, test)
+
+    def _log_hparams(self, trainer: L.Trainer, extra: dict[str, float]) -> None:
+        """Rewritten after fit and after each test: TensorBoard shows the latest."""
+        if not self.hparams or self._writer(trainer) is None or trainer.fast_dev_run:
+            return
+        metrics = {**self._best_val, **extra}
+        if metrics:
+            trainer.logger.log_hyperparams(trainer.logger.hparams, metrics)
+
+
+def _prefixed(trainer: L.Trainer, prefix: str, name_prefix: str) -> dict[str, float]:
+    """`val/acc` -> `hparams/best_val_acc`: metric tags of their own for the HPARAMS tab."""
+    return {
+        f"hparams/{name_prefix}{key.replace('/', '_')}": float(value)
+        for key, value in trainer.callback_metrics.items()
+        if key.startswith(prefix)
+    }
+
+
+def _class_names(trainer: L.Trainer, num_classes: int) -> list[str]:
+    names = list(getattr(trainer.datamodule, "class_names", ()) or ())
+    return names if len(names) == num_classes else [str(c) for c in range(num_classes)]
+
+
+def _tag(name: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_.-]+", "_", name)

@@ -1,0 +1,105 @@
+"""A trained classifier as a self-contained network for deployment: TorchScript and ONNX.
+
+The exported network takes float images in [0, 1], (B, C, H, W) at the size the net was
+trained on, and returns logits (B, num_classes): the DataModule's normalisation is folded
+in, so a deployment needs no mean/std of its own. A `model.json` beside the files names
+the classes and the input shape.
+"""
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+
+class NormalizedNet(nn.Module):
+    """`net((images - mean) / std)`: the normalisation the DataModule did, inside the model."""
+
+    def __init__(self, net: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net((images - self.mean) / self.std)
+
+
+def normalization(datamodule: L.LightningDataModule) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The (mean, std) the DataModule normalises with; (0, 1) per channel when it does not."""
+    if getattr(datamodule, "normalize", False) and getattr(datamodule, "mean", ()):
+        return tuple(datamodule.mean), tuple(datamodule.std)
+    if getattr(datamodule, "mean_std", None) is not None:  # CSV image datasets
+        return tuple(datamodule.mean_std[0]), tuple(datamodule.mean_std[1])
+    return (0.0,), (1.0,)
+
+
+def deployable(module: L.LightningModule, datamodule: L.LightningDataModule) -> NormalizedNet:
+    mean, std = normalization(datamodule)
+    return NormalizedNet(module.net, mean, std).eval()
+
+
+def real_inputs(
+    datamodule: L.LightningDataModule, batches: int
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(normalised batch the module sees, [0, 1] batch the export sees) from the test split."""
+    mean, std = normalization(datamodule)
+    datamodule.setup("test")
+    pairs = []
+    for i, batch in enumerate(datamodule.test_dataloader()):
+        if i == batches:
+            break
+        images, _ = datamodule.on_after_batch_transfer(batch, 0)
+        mean_t = torch.tensor(mean).view(1, -1, 1, 1)
+        std_t = torch.tensor(std).view(1, -1, 1, 1)
+        pairs.append((images, images * std_t + mean_t))
+    return pairs
+
+
+def export_torchscript(model: nn.Module, example: torch.Tensor, path: Path) -> Any:
+    """Traced; torch marks TorchScript deprecated, but C++/mobile deployments still load it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module="torch.jit")
+        traced = torch.jit.trace(model, example)
+        torch.jit.save(traced, str(path))
+        return torch.jit.load(str(path))
+
+
+def export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> Any:
+    """Dynamic batch size; returns an onnxruntime session on the written file."""
+    try:
+        import onnxruntime
+    except ImportError as err:
+        raise ImportError("ONNX export needs the extra: pip install -e '.[export]'") from err
+    batch = torch.export.Dim("batch", min=1)
+    torch.onnx.export(
+        model,
+        (example,),
+        str(path),
+        input_names=["images"],
+        output_names=["logits"],
+        dynamic_shapes={"images": {0: batch}},
+        dynamo=True,
+        external_data=False,
+        verbose=False,
+    )
+    return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def write_model_card(
+    path: Path, datamodule: L.LightningDataModule, example: torch.Tensor, checkpoint: Path
+) -> None:
+    card = {
+        "checkpoint": str(checkpoint),
+        "input": {"shape": ["batch", *example.shape[1:]], "dtype": "float32", "range": [0, 1]},
+        "output": "logits (batch, num_classes); softmax gives class probabilities",
+        "normalization_folded_in": dict(
+            zip(("mean", "std"), normalization(datamodule), strict=True)
+        ),
+        "class_names": list(getattr(datamodule, "class_names", ())),
+    }
+    path.write_text(json.dumps(card, indent=2) + "\n")

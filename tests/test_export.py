@@ -1,0 +1,62 @@
+"""scripts/export.py: TorchScript and ONNX files that give PyTorch's logits on real images."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import lightning as L
+import onnxruntime
+import pytest
+import torch
+
+from proj.cli import main
+from proj.export import real_inputs
+from tests.conftest import REPO, tiny_data_args
+
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+def test_export_round_trip_matches_pytorch(tiny_data_dir, model):
+    config = str(REPO / "configs" / "fashion_mnist" / f"{model}.yaml")
+    main(["fit", "--config", config, *tiny_data_args(tiny_data_dir), *QUIET,
+          "--trainer.max_epochs", "1", "--test_after_fit", "false"])  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "export.py"), "--config", config, "--ckpt", "best"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    diffs = [float(d) for d in re.findall(r"max \|exported - pytorch\| = (\S+)", result.stdout)]
+    assert len(diffs) == 2 and max(diffs) <= 1e-4
+    out = Path("logs/fashion_mnist") / model / "version_0" / "export"
+    card = json.loads((out / "model.json").read_text())
+    assert card["class_names"][0] == "T-shirt/top" and card["input"]["shape"] == [
+        "batch",
+        1,
+        28,
+        28,
+    ]
+
+    # an independent check: the files, loaded fresh, against the checkpoint's module
+    checkpoint = Path(card["checkpoint"])
+    module = L.LightningModule.load_from_checkpoint(checkpoint, map_location="cpu").eval()
+    datamodule = L.LightningDataModule.load_from_checkpoint(checkpoint)
+    normalized, raw = real_inputs(datamodule, batches=1)[0]
+    with torch.no_grad():
+        expected = module(normalized)
+        scripted = torch.jit.load(str(out / "model.torchscript.pt"))(raw)
+    session = onnxruntime.InferenceSession(str(out / "model.onnx"))
+    from_onnx = torch.from_numpy(session.run(None, {"images": raw.numpy()})[0])
+    assert torch.allclose(scripted, expected, atol=1e-4)
+    assert torch.allclose(from_onnx, expected, atol=1e-4)
+    assert from_onnx.shape == (len(raw), 10)  # the batch size is dynamic: not the trace's 1
+
+
+def test_export_without_a_run_says_so():
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "export.py"), "--experiment", "nothing/here",
+         "--ckpt", "best"], capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2 and "nothing/here" in result.stderr
