@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -158,8 +159,9 @@ def test_progress_is_a_throttled_bar_on_a_terminal_and_lines_elsewhere(tiny_data
     assert type(ProjCLI.current.trainer.progress_bar_callback).__name__ == "TQDMProgressBar"
 
 
-def test_predict_writes_a_csv_whose_accuracy_is_the_test_accuracy(tiny_data_dir):
+def test_predict_writes_a_csv_whose_accuracy_is_the_test_accuracy(tiny_data_dir, capsys):
     _fit(tiny_data_dir, "--trainer.max_epochs", "2")
+    capsys.readouterr()
     main(
         [
             "predict",
@@ -169,10 +171,10 @@ def test_predict_writes_a_csv_whose_accuracy_is_the_test_accuracy(tiny_data_dir)
             "best",
             "--top_k",
             "3",
-            *tiny_data_args(tiny_data_dir),
-            *QUIET,
+            *tiny_data_args(tiny_data_dir),  # with the default progress: a line at the end
         ]
     )
+    assert re.search(r"^predict  \d+ batch", capsys.readouterr().out, re.MULTILINE)
     rows = list(csv.DictReader((RUNS / "version_1" / "predictions.csv").open()))
     assert len(rows) == 120 and [r["id"] for r in rows[:3]] == ["0", "1", "2"]
     assert set(rows[0]) == {"id", "target", "pred", "prob", "pred_2", "prob_2", "pred_3", "prob_3"}

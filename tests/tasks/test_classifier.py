@@ -19,8 +19,10 @@ class _Trainer:
 
 
 def _configured(task):
+    """The scheduler's config (Lightning's dict), as the task records it for either path."""
     task.trainer = _Trainer()  # only estimated_stepping_batches is read
-    return task.configure_optimizers()
+    task.configure_optimizers()
+    return task.scheduler_configs[0]
 
 
 def test_penalties_raise_the_training_loss():
@@ -39,7 +41,9 @@ def test_penalties_raise_the_training_loss():
 
 
 def test_default_optimizer_is_adamw_with_torch_defaults():
-    optimizer = _configured(ImageClassifier(NeuralNetwork(), num_classes=10))
+    task = ImageClassifier(NeuralNetwork(), num_classes=10)
+    task.trainer = _Trainer()
+    optimizer = task.configure_optimizers()  # no scheduler: the optimizer itself
     assert isinstance(optimizer, torch.optim.AdamW)
     assert optimizer.defaults["lr"] == 1e-3
 
@@ -50,17 +54,17 @@ def test_one_cycle_gets_its_step_count_from_the_trainer():
         num_classes=10,
         lr_scheduler=functools.partial(OneCycleLR, max_lr=0.1, total_steps=None),
     )
-    config = _configured(task)["lr_scheduler"]
+    config = _configured(task)
     assert isinstance(config["scheduler"], OneCycleLR)
     assert config["scheduler"].total_steps == 123 and config["interval"] == "step"
 
 
 def test_plateau_watches_val_loss_and_others_step_per_epoch():
     plateau = ImageClassifier(NeuralNetwork(), 10, lr_scheduler=ReduceLROnPlateau)
-    config = _configured(plateau)["lr_scheduler"]
+    config = _configured(plateau)
     assert config["monitor"] == "val/loss" and isinstance(config["scheduler"], ReduceLROnPlateau)
     step = ImageClassifier(NeuralNetwork(), 10, lr_scheduler=functools.partial(StepLR, step_size=2))
-    assert _configured(step)["lr_scheduler"]["interval"] == "epoch"
+    assert _configured(step)["interval"] == "epoch"
 
 
 def test_logits_of_the_wrong_width_are_a_clear_error():

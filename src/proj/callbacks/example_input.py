@@ -1,9 +1,12 @@
 """Gives the model an `example_input_array` shaped like one real batch of its data."""
 
+from typing import Any
+
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities.model_helpers import is_overridden
+from torch.utils.data import DataLoader, Dataset
 
 
 class ExampleInput(Callback):
@@ -23,8 +26,24 @@ class ExampleInput(Callback):
         if datamodule is None:
             return
         split = "val" if is_overridden("val_dataloader", datamodule) else "train"
+        loader = getattr(datamodule, f"{split}_dataloader")()
         with torch.random.fork_rng(devices=[]):
-            batch = next(iter(getattr(datamodule, f"{split}_dataloader")()))
-        images = batch[0] if isinstance(batch, list | tuple) else batch
+            images = _first_input(loader)
         if isinstance(images, torch.Tensor):
             pl_module.example_input_array = torch.zeros((1, *images.shape[1:]), dtype=images.dtype)
+
+
+def _first_input(loader: Any) -> Any:
+    """The inputs of one batch; read from a DataLoader's dataset, so no worker is started."""
+    dataset = getattr(loader, "dataset", None)
+    if (
+        isinstance(loader, DataLoader)
+        and isinstance(dataset, Dataset)
+        and hasattr(dataset, "__len__")
+    ):
+        sample = dataset[0]
+        first = sample[0] if isinstance(sample, list | tuple) else sample
+        if isinstance(first, torch.Tensor):
+            return first.unsqueeze(0)
+    batch = next(iter(loader))
+    return batch[0] if isinstance(batch, list | tuple) else batch

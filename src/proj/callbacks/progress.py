@@ -104,9 +104,8 @@ class LineProgress(ProgressBar):
         self._line(trainer, pl_module, "test")
 
     def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._line(
-            trainer, pl_module, f"predict  {sum(self.total_predict_batches_current_epoch)} batches"
-        )
+        batches = sum(trainer.num_predict_batches)
+        self._line(trainer, pl_module, f"predict  {batches} batch{'es' if batches != 1 else ''}")
 
 
 def _short(value: Any) -> str:
