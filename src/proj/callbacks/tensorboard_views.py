@@ -74,8 +74,10 @@ class TensorBoardViews(Callback):
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
     ) -> None:
+        if not self.images or trainer.global_step != 0 or batch_idx != 0:
+            return  # checked first: this hook runs on every training step
         writer = self._writer(trainer)
-        if not self.images or writer is None or trainer.global_step != 0 or batch_idx != 0:
+        if writer is None:
             return
         images = batch[0] if isinstance(batch, list | tuple) else batch
         if not isinstance(images, torch.Tensor) or images.ndim != 4:

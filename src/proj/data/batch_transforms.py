@@ -4,6 +4,7 @@ Working on a (B, C, H, W) batch at once costs one kernel per op instead of a Pyt
 per image, which is what makes the in-memory path fast.
 """
 
+import functools
 import math
 from typing import Any
 
@@ -30,9 +31,17 @@ def to_float(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.
 def normalize(
     images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]
 ) -> torch.Tensor:
-    mean_t = torch.as_tensor(mean, dtype=images.dtype, device=images.device).view(1, -1, 1, 1)
-    std_t = torch.as_tensor(std, dtype=images.dtype, device=images.device).view(1, -1, 1, 1)
-    return (images - mean_t) / std_t
+    mean_t = _per_channel(tuple(mean), images.dtype, images.device)
+    std_t = _per_channel(tuple(std), images.dtype, images.device)
+    return images.sub(mean_t).div_(std_t)
+
+
+@functools.lru_cache(maxsize=32)
+def _per_channel(
+    values: tuple[float, ...], dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    """(1, C, 1, 1) constants, made once: building them costs as much as the arithmetic."""
+    return torch.tensor(values, dtype=dtype, device=device).view(1, -1, 1, 1)
 
 
 def resize(images: torch.Tensor, size: int) -> torch.Tensor:

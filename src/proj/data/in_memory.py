@@ -32,9 +32,11 @@ class InMemoryBatches:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order = self.sampler.indices()  # runs at the first batch, after set_epoch
+        # One gather per epoch, then each batch is a slice (a view): indexing per batch
+        # costs ~0.1 ms of a ~2 ms MLP step on 2 cores.
+        images, labels = self.images[order], self.labels[order]
         for start in range(0, len(order), self.batch_size):
-            index = order[start : start + self.batch_size]
-            yield self.images[index], self.labels[index]
+            yield images[start : start + self.batch_size], labels[start : start + self.batch_size]
 
     def __len__(self) -> int:
         return -(-len(self.sampler) // self.batch_size)

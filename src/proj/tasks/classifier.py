@@ -79,7 +79,7 @@ class ImageClassifier(DirectStep):
         self.skipped_batches = 0
         self._epoch_loss_sum = torch.zeros(())
         self._epoch_correct = torch.zeros((), dtype=torch.long)
-        self._epoch_samples = 0
+        self._epoch_samples = [0]  # a list: counted in place, see _log_training
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         self.val_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
         self.test_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
@@ -118,20 +118,21 @@ class ImageClassifier(DirectStep):
         update a tenth of one: each as much as a good part of a step of the course's MLP,
         so the loss and the correct predictions are summed on the device instead.
         """
-        self._epoch_loss_sum += loss.detach() * len(labels)
-        self._epoch_correct += (logits.detach().argmax(dim=1) == labels).sum()
-        self._epoch_samples += len(labels)
+        # in place: assigning a module attribute goes through nn.Module.__setattr__ (slow)
+        self._epoch_loss_sum.add_(loss.detach(), alpha=len(labels))
+        self._epoch_correct.add_((logits.detach().argmax(dim=1) == labels).sum())
+        self._epoch_samples[0] += len(labels)
         if self._trainer is None or (batch_idx + 1) % self.trainer.log_every_n_steps == 0:
             self.log("train/loss_step", loss, on_step=True, on_epoch=False, prog_bar=True)
 
     def on_train_epoch_start(self) -> None:
         self._epoch_loss_sum = torch.zeros((), device=self.device)
         self._epoch_correct = torch.zeros((), dtype=torch.long, device=self.device)
-        self._epoch_samples = 0
+        self._epoch_samples = [0]
 
     def on_train_epoch_end(self) -> None:
-        if self._epoch_samples:  # means over this rank's samples, averaged over the ranks
-            samples = self._epoch_samples
+        samples = self._epoch_samples[0]
+        if samples:  # means over this rank's samples, averaged over the ranks
             self.log(
                 "train/loss_epoch", self._epoch_loss_sum / samples, prog_bar=True, sync_dist=True
             )

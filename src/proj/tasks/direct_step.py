@@ -30,15 +30,21 @@ class DirectStep(L.LightningModule):
 
     @property
     def automatic_optimization(self) -> bool:
+        # Lightning reads this several times a step: decided once per trainer.
         trainer = self._trainer
         if trainer is None:
             return True
+        cached = self.__dict__.get("_automatic_for")
+        if cached is not None and cached[0] is trainer:
+            return cached[1]
         callbacks = getattr(trainer, "callbacks", [])
-        return bool(
+        automatic = bool(
             getattr(trainer, "gradient_clip_val", None)
             or getattr(trainer, "accumulate_grad_batches", 1) != 1
             or any(isinstance(c, GradientAccumulationScheduler) for c in callbacks)
         )
+        self.__dict__["_automatic_for"] = (trainer, automatic)
+        return automatic
 
     @automatic_optimization.setter
     def automatic_optimization(self, value: bool) -> None:
