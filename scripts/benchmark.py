@@ -12,8 +12,10 @@ fresh process, interleaved, median of `--repeats`:
     python scripts/benchmark.py --repeats 5 --json b.json
 
 Ratios: mlp_overhead_ratio = proj / raw (MLP), cnn_overhead_ratio = proj / raw (CNN),
-inmemory_speedup = per_sample / proj (MLP). `--quick` times the first batches of an epoch
-and scales them to a full epoch.
+inmemory_speedup = per_sample / proj (MLP). A full run times whole epochs (proj's with its
+end-of-epoch validation batch and checkpoints). `--quick` times the steady state of the
+first batches (steps 20 to 300 for the MLP, 20 to 60 for the CNN, the same window for
+every way) and scales it to an epoch, so one-time costs are not multiplied.
 """
 
 import argparse
@@ -26,6 +28,7 @@ import time
 from pathlib import Path
 
 import torch
+from lightning.pytorch.callbacks import Callback
 from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,38 +61,37 @@ def _optimizer(model: str, params) -> torch.optim.Optimizer:
     return cls(params, lr=spec["lr"])
 
 
-def _train(net: nn.Module, optimizer: torch.optim.Optimizer, batches) -> int:
+def _train(net: nn.Module, optimizer: torch.optim.Optimizer, batches, warmup: int) -> float:
+    """Seconds per step, timed after the first `warmup` steps."""
     loss_fn = nn.CrossEntropyLoss()
-    steps = 0
+    steps, start = 0, time.perf_counter()
     for images, labels in batches:
+        if steps == warmup:
+            steps, start = 0, time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         loss_fn(net(images), labels).backward()
         optimizer.step()
         steps += 1
-    return steps
+    return (time.perf_counter() - start) / steps
 
 
-def time_raw(model: str, data_dir: str, limit: int | None) -> tuple[float, int]:
+def time_raw(model: str, data_dir: str, limit: int | None, warmup: int) -> float:
     from proj.data import FashionMNISTDataModule
 
     dm = FashionMNISTDataModule(data_dir=data_dir, batch_size=MODELS[model]["batch"])
     dm.prepare_data()
     dm.setup("fit")
-    loader = dm.train_dataloader()
-    batches = list(loader)[:limit]  # pre-made uint8 batches, as the in-memory path serves them
+    batches = list(dm.train_dataloader())[:limit]  # pre-made uint8 batches
 
     def prepared():
         for images, labels in batches:
             yield (images.float().div_(255) - MEAN) / STD, labels
 
     net = _net(model)
-    optimizer = _optimizer(model, net.parameters())
-    start = time.perf_counter()
-    steps = _train(net, optimizer, prepared())
-    return time.perf_counter() - start, len(loader) if limit else steps
+    return _train(net, _optimizer(model, net.parameters()), prepared(), warmup)
 
 
-def time_per_sample(model: str, data_dir: str, limit: int | None) -> tuple[float, int]:
+def time_per_sample(model: str, data_dir: str, limit: int | None, warmup: int) -> float:
     import itertools
 
     import torchvision
@@ -102,15 +104,30 @@ def time_per_sample(model: str, data_dir: str, limit: int | None) -> tuple[float
     dataset = torchvision.datasets.FashionMNIST(data_dir, train=True, transform=transform)
     loader = torch.utils.data.DataLoader(dataset, batch_size=MODELS[model]["batch"], shuffle=True)
     net = _net(model)
-    optimizer = _optimizer(model, net.parameters())
-    start = time.perf_counter()
-    steps = _train(net, optimizer, itertools.islice(loader, limit))
-    # the proj/raw epochs hold 55,000 images (5,000 are validation); scale to the same count
-    return (time.perf_counter() - start) * 55_000 / 60_000, len(loader) if limit else steps
+    return _train(net, _optimizer(model, net.parameters()), itertools.islice(loader, limit), warmup)
 
 
-def time_proj(model: str, data_dir: str, limit: int | None) -> tuple[float, int]:
-    from proj.cli import main
+class StepWindow(Callback):
+    """Times training steps `warmup` .. the end of the limited epoch, before validation."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+        self.seconds_per_step = 0.0
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
+        if batch_idx == self.warmup:
+            self._start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        if batch_idx + 1 == trainer.num_training_batches:
+            steps = batch_idx + 1 - self.warmup
+            self.seconds_per_step = (time.perf_counter() - self._start) / steps
+
+
+def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> float:
+    """The whole first epoch (validation and checkpointing included) or, with a limit, the
+    steady state: steps `warmup` to `limit`, so one-time costs are not scaled up."""
+    from proj.cli import ProjCLI, main
 
     spec = MODELS[model]
     with tempfile.TemporaryDirectory() as logs:
@@ -129,20 +146,25 @@ def time_proj(model: str, data_dir: str, limit: int | None) -> tuple[float, int]
         if model == "mlp":
             args += ["--model.init_args.net.init_args.dropout", "0.0"]
         if limit:
-            args += ["--trainer.limit_train_batches", str(limit)]
+            window = {"class_path": "__main__.StepWindow", "init_args": {"warmup": warmup}}
+            args += ["--trainer.limit_train_batches", str(limit),
+                     f"--trainer.callbacks+={json.dumps(window)}"]  # fmt: skip
         main(args)
+        if limit:
+            timer = next(c for c in ProjCLI.current.trainer.callbacks if isinstance(c, StepWindow))
+            return timer.seconds_per_step
         metrics = json.loads(next(Path(logs).rglob("metrics.json")).read_text())
-    epoch_steps = -(-55_000 // spec["batch"])
-    return metrics["train_epoch_seconds"][0], epoch_steps if limit else metrics["global_step"]
+    return metrics["train_epoch_seconds"][0] / metrics["global_step"]
 
 
 WAYS = {"raw": time_raw, "proj": time_proj, "per_sample": time_per_sample}
 
 
 def worker(way: str, model: str, data_dir: str, limit: int | None) -> None:
-    seconds, epoch_steps = WAYS[way](model, data_dir, limit)
-    steps = min(limit, epoch_steps) if limit else epoch_steps
-    print(json.dumps({"seconds": seconds * epoch_steps / steps}))
+    warmup = 20 if limit else 0
+    seconds_per_step = WAYS[way](model, data_dir, limit, warmup)
+    epoch_steps = -(-55_000 // MODELS[model]["batch"])  # 5,000 of the 60,000 are validation
+    print(json.dumps({"seconds": seconds_per_step * epoch_steps}))
 
 
 def main(argv: list[str] | None = None) -> int:
