@@ -93,7 +93,10 @@ def _mean_std(values: list[float]) -> str:
 
 
 def groups_table(runs: list[Run]) -> str | None:
-    """Seed sets, fold sets and sweeps: mean +- std over their runs and the best one."""
+    """Seed sets, fold sets and sweeps: mean +- std over their runs and the best one.
+
+    Runs cut off before their first validation (no best val) are not counted.
+    """
     groups: dict[str, list[Run]] = {}
     for run in runs:
         if any(run.experiment.endswith(suffix) for suffix in GROUP_KINDS):
@@ -114,7 +117,7 @@ def groups_table(runs: list[Run]) -> str | None:
             run, (_, value) = (max if maximize else min)(vals, key=lambda rv: rv[1][1])
             best = f"version_{run.version} ({value:.4f})"
         lines.append(
-            f"| {experiment} | {kind} | {len(members)} | {_mean_std([v[1] for _, v in vals])} "
+            f"| {experiment} | {kind} | {len(vals)} | {_mean_std([v[1] for _, v in vals])} "
             f"| {_mean_std(tests)} | {best} |"
         )
     return "\n".join(lines)

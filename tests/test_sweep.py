@@ -1,5 +1,6 @@
 """scripts/sweep.py: trials are normal runs, failures don't stop it, re-running resumes it."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -107,6 +108,9 @@ def test_median_pruner_stops_a_trial_that_falls_behind(tiny_data_dir):
     assert result.returncode == 0, result.stderr[-3000:]
     states = [t.state.name for t in _study().trials]
     assert states == ["COMPLETE", "COMPLETE", "PRUNED"]
+    pruned = json.loads((FOLDER / "version_2" / "metrics.json").read_text())
+    assert [e["epoch"] for e in pruned["val_history"]] == [0]  # stopped after its first epoch
+    assert "test" not in pruned
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ class OptunaPruning(Callback):
 
     After each validation epoch the value of `monitor` is reported to trial `trial_id` of
     the study in `storage`; when the study's pruner says the trial is behind, the run
-    stops by raising `optuna.TrialPruned` (its folder and checkpoints stay). Needs the
+    stops by raising `optuna.TrialPruned` at the end of that epoch (its folder, metrics.json
+    and checkpoints stay). Needs the
     `sweep` extra; nothing else in proj imports optuna.
     """
 
@@ -31,6 +32,7 @@ class OptunaPruning(Callback):
         )
         self.trial = optuna.trial.Trial(study, trial_id)
         self.monitor = monitor
+        self._pruned = ""
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
@@ -38,9 +40,12 @@ class OptunaPruning(Callback):
         value: Any = trainer.callback_metrics[self.monitor]
         self.trial.report(float(value), step=trainer.current_epoch)
         if self.trial.should_prune():
-            raise self._optuna.TrialPruned(
-                f"{self.monitor}={float(value):.4f} at epoch {trainer.current_epoch}"
-            )
+            self._pruned = f"{self.monitor}={float(value):.4f} at epoch {trainer.current_epoch}"
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Raised here, not at validation end, so the run's metrics.json has the epoch.
+        if self._pruned:
+            raise self._optuna.TrialPruned(self._pruned)
 
 
 def make_pruner(name: Literal["median", "none"]) -> Any:
