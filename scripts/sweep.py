@@ -217,10 +217,11 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 trial.set_user_attr("run", cli.trainer.log_dir)
         summary = json.loads((Path(trial.user_attrs["run"]) / "metrics.json").read_text())
-        best = summary.get("best_val") or {}
-        if args.metric not in best:
-            raise TrialFailed(f"the run has no {args.metric}; it has {sorted(best)}")
-        return float(best[args.metric])
+        # the trial's best epoch by the sweep's own metric and direction
+        values = [e[args.metric] for e in summary.get("val_history", []) if args.metric in e]
+        if not values:
+            raise TrialFailed(f"the run logged no {args.metric} at validation")
+        return float(max(values) if args.direction == "maximize" else min(values))
 
     missing = args.trials - finished(study)
     if missing > 0:
