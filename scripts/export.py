@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         worst = max(worst, diff)
         count = sum(len(raw) for _, raw in pairs)
         print(f"{name:12} {path}  max |exported - pytorch| = {diff:.2e} on {count} test images")
-    write_model_card(out / "model.json", datamodule, example, checkpoint)
+    write_model_card(out / "model.json", model, datamodule, example, checkpoint)
     if worst > args.tolerance:
         print(f"error: exported outputs differ by {worst:.2e} > --tolerance {args.tolerance}")
         return 1

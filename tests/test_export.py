@@ -21,7 +21,8 @@ QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summa
 @pytest.mark.parametrize("model", ["mlp", "cnn"])
 def test_export_round_trip_matches_pytorch(tiny_data_dir, model):
     config = str(REPO / "configs" / "fashion_mnist" / f"{model}.yaml")
-    main(["fit", "--config", config, *tiny_data_args(tiny_data_dir), *QUIET,
+    tta = ["--model.init_args.flip_tta", "true"] if model == "cnn" else []  # folded in too
+    main(["fit", "--config", config, *tiny_data_args(tiny_data_dir), *QUIET, *tta,
           "--trainer.max_epochs", "1", "--test_after_fit", "false"])  # fmt: skip
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "export.py"), "--config", config, "--ckpt", "best"],

@@ -17,16 +17,28 @@ from torch import nn
 
 
 class NormalizedNet(nn.Module):
-    """`net((images - mean) / std)`: the normalisation the DataModule did, inside the model."""
+    """`net((images - mean) / std)`: the normalisation the DataModule did, inside the model;
+    with `flip_tta`, averaged with the mirrored images' logits as the classifier evaluates."""
 
-    def __init__(self, net: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+    def __init__(
+        self,
+        net: nn.Module,
+        mean: tuple[float, ...],
+        std: tuple[float, ...],
+        flip_tta: bool = False,
+    ) -> None:
         super().__init__()
         self.net = net
+        self.flip_tta = flip_tta
         self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net((images - self.mean) / self.std)
+        normalized = (images - self.mean) / self.std
+        logits = self.net(normalized)
+        if self.flip_tta:
+            logits = (logits + self.net(normalized.flip(-1))) / 2
+        return logits
 
 
 def normalization(datamodule: L.LightningDataModule) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -40,7 +52,8 @@ def normalization(datamodule: L.LightningDataModule) -> tuple[tuple[float, ...],
 
 def deployable(module: L.LightningModule, datamodule: L.LightningDataModule) -> NormalizedNet:
     mean, std = normalization(datamodule)
-    return NormalizedNet(module.net, mean, std).eval()
+    flip_tta = bool(getattr(module, "flip_tta", False))
+    return NormalizedNet(module.net, mean, std, flip_tta=flip_tta).eval()
 
 
 def real_inputs(
@@ -91,7 +104,11 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> Any:
 
 
 def write_model_card(
-    path: Path, datamodule: L.LightningDataModule, example: torch.Tensor, checkpoint: Path
+    path: Path,
+    model: NormalizedNet,
+    datamodule: L.LightningDataModule,
+    example: torch.Tensor,
+    checkpoint: Path,
 ) -> None:
     card = {
         "checkpoint": str(checkpoint),
@@ -101,5 +118,6 @@ def write_model_card(
             zip(("mean", "std"), normalization(datamodule), strict=True)
         ),
         "class_names": list(getattr(datamodule, "class_names", ())),
+        "flip_tta": bool(getattr(model, "flip_tta", False)),
     }
     path.write_text(json.dumps(card, indent=2) + "\n")

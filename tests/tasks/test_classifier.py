@@ -6,7 +6,7 @@ import torch
 from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau, StepLR
 
 from proj.data import FashionMNISTDataModule
-from proj.models import NeuralNetwork
+from proj.models import FashionCNN, NeuralNetwork
 from proj.tasks import ImageClassifier
 
 
@@ -90,3 +90,20 @@ def test_checkpoint_of_a_python_built_task_loads_weights_only(tiny_data_dir, tmp
     x, _ = _batch()
     task.eval(), restored.eval()
     torch.testing.assert_close(task(x), restored(x))
+
+
+def test_flip_tta_averages_the_mirror_outside_training_only():
+    torch.manual_seed(0)
+    net = FashionCNN(width=8)
+    task = ImageClassifier(net, num_classes=10, flip_tta=True)
+    images = torch.randn(4, 1, 28, 28)
+    task.train()  # training: the plain logits (same dropout draws for both calls)
+    torch.manual_seed(1)
+    trained = task(images)
+    torch.manual_seed(1)
+    assert torch.equal(trained, net(images))
+    task.eval()
+    with torch.no_grad():
+        expected = (net(images) + net(images.flip(-1))) / 2
+        assert torch.allclose(task(images), expected)
+        assert not torch.allclose(task(images), net(images))

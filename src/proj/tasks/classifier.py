@@ -28,7 +28,9 @@ class ImageClassifier(DirectStep):
     `channels_last` stores the net's conv weights and each input batch as NHWC, which
     tensor cores and oneDNN kernels prefer for CNNs. `nonfinite_loss` says what a NaN or
     infinite training loss does: `stop` training with an error naming the step, or `skip`
-    the batch (counted in `train/skipped_batches`).
+    the batch (counted in `train/skipped_batches`). `flip_tta` averages, outside training,
+    the logits of each image and its left-right mirror (test-time augmentation, for data
+    where a mirrored image is the same class, like clothes).
 
     Finetuning: `pretrained` loads a weights file or checkpoint into the net (matching
     tensors only, with a report); `backbone_lr_mult` gives `net.backbone` the optimizer's
@@ -50,6 +52,7 @@ class ImageClassifier(DirectStep):
         init_options: dict[str, Any] | None = None,
         channels_last: bool = False,
         nonfinite_loss: NonFiniteLoss = "stop",
+        flip_tta: bool = False,
         pretrained: str | None = None,
         backbone_lr_mult: float | None = None,
         lr_mults: dict[str, float] | None = None,
@@ -76,6 +79,7 @@ class ImageClassifier(DirectStep):
         self.l1 = l1
         self.l2 = l2
         self.nonfinite_loss = nonfinite_loss
+        self.flip_tta = flip_tta
         self.skipped_batches = 0
         self._epoch_loss_sum = torch.zeros(())
         self._epoch_correct = torch.zeros((), dtype=torch.long)
@@ -87,7 +91,10 @@ class ImageClassifier(DirectStep):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
-        return self.net(x)
+        logits = self.net(x)
+        if self.flip_tta and not self.training and x.ndim == 4:
+            logits = (logits + self.net(x.flip(-1))) / 2  # the image and its mirror, averaged
+        return logits
 
     def _step(
         self, batch: tuple[torch.Tensor, torch.Tensor], stage: str
