@@ -38,7 +38,16 @@ class Run:
     metrics: dict[str, Any]
 
     def best_val(self) -> tuple[str, float] | None:
-        best = self.metrics.get("best_val") or {}
+        """The checkpoint's best epoch; for a run stopped early (a pruned trial), its best
+        epoch so far from the per-epoch history."""
+        best = self.metrics.get("best_val")
+        history = self.metrics.get("val_history") or []
+        if not best and history:
+            if all("val/acc" in e for e in history):
+                best = max(history, key=lambda e: e["val/acc"])
+            elif all("val/loss" in e for e in history):
+                best = min(history, key=lambda e: e["val/loss"])
+        best = best or {}
         key = "val/acc" if "val/acc" in best else "val/loss" if "val/loss" in best else None
         return (key, best[key]) if key else None
 
