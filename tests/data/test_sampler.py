@@ -1,6 +1,9 @@
+import os
+
 import pytest
 import torch
 
+from proj.data import FashionMNISTDataModule
 from proj.data import sampler as sampler_module
 from proj.data.in_memory import InMemoryBatches
 from proj.data.sampler import EpochSampler
@@ -58,3 +61,24 @@ def test_in_memory_batches_cover_the_data_once():
     seen = [x.flatten() for x, _ in batches]
     assert len(batches) == len(seen) == 4 and [len(s) for s in seen] == [16, 16, 16, 2]
     assert sorted(torch.cat(seen).tolist()) == list(range(50))
+
+
+def test_per_sample_loaders_use_workers_only_on_a_gpu_machine(tiny_data_dir, monkeypatch):
+    def loader():
+        dm = FashionMNISTDataModule(str(tiny_data_dir), val_size=64, in_memory=False)
+        dm.prepare_data()
+        dm.setup("fit")
+        return dm.train_dataloader()
+
+    cpu = loader()
+    assert cpu.num_workers == 0 and not cpu.pin_memory  # workers would fight the compute
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    gpu = loader()
+    assert gpu.num_workers == 8 and gpu.persistent_workers and gpu.pin_memory
+    explicit = FashionMNISTDataModule(
+        str(tiny_data_dir), val_size=64, in_memory=False, num_workers=2
+    )
+    explicit.prepare_data()
+    explicit.setup("fit")
+    assert explicit.train_dataloader().num_workers == 2

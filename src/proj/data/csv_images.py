@@ -68,7 +68,7 @@ class CSVImageDataModule(L.LightningDataModule):
         normalize: str | list[list[float]] = "imagenet",
         augment: bool = False,
         batch_size: int = 32,
-        num_workers: int = 0,
+        num_workers: int | None = None,
         seed: int = 42,
         on_bad_image: Literal["raise", "skip"] = "raise",
         num_folds: int | None = None,
@@ -195,7 +195,7 @@ class CSVImageDataModule(L.LightningDataModule):
             if cached.get("key") == key:
                 return tuple(cached["mean"]), tuple(cached["std"])
         plain = CSVImageDataset(train.rows, self.image_dir, eval_preset(self.image_size))
-        loader = DataLoader(plain, batch_size=64, num_workers=self.num_workers)
+        loader = DataLoader(plain, batch_size=64, num_workers=self.num_workers or 0)
         mean, std = channel_mean_std(loader)
         write_json(cache, {"key": key, "image_size": self.image_size, "mean": mean, "std": std})
         return mean, std

@@ -31,7 +31,9 @@ class ImageClassificationDataModule(L.LightningDataModule):
     labels per class (few-shot and transfer experiments; in-memory path only).
 
     `in_memory=False` is the classic path: a per-sample Dataset and a DataLoader with
-    workers, where `image_size` is a per-sample torchvision Resize; for the same seeds it
+    workers (`num_workers`; None: worker processes, pinned memory and persistent workers
+    on a GPU machine, none on a CPU-only one), where `image_size` is a per-sample
+    torchvision Resize; for the same seeds it
     yields the same batches as the in-memory path (without resizing: the two resizes
     round differently).
     """
@@ -47,7 +49,7 @@ class ImageClassificationDataModule(L.LightningDataModule):
         batch_size: int = 64,
         val_size: int = 5000,
         seed: int = 42,
-        num_workers: int = 0,
+        num_workers: int | None = None,
         in_memory: bool = True,
         augment: bool | Literal["crop_flip", "resized_crop"] = False,
         normalize: bool = True,
