@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
     module = L.LightningModule.load_from_checkpoint(checkpoint, map_location="cpu")
     datamodule = L.LightningDataModule.load_from_checkpoint(checkpoint)
+    datamodule.setup("test")  # before reading its normalisation: CSV datasets learn it here
     module.eval()
     model = deployable(module, datamodule)
     pairs = real_inputs(datamodule, args.batches)

@@ -12,8 +12,12 @@ import pytest
 import torch
 
 from proj.cli import main
-from proj.export import real_inputs
-from tests.conftest import REPO, tiny_data_args
+from proj.data import CSVImageDataModule
+from proj.data.csv_images import IMAGENET_MEAN_STD
+from proj.export import deployable, real_inputs
+from proj.models import NeuralNetwork
+from proj.tasks import ImageClassifier
+from tests.conftest import REPO, tiny_data_args, write_image_folder
 
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
@@ -44,6 +48,7 @@ def test_export_round_trip_matches_pytorch(tiny_data_dir, model):
     checkpoint = Path(card["checkpoint"])
     module = L.LightningModule.load_from_checkpoint(checkpoint, map_location="cpu").eval()
     datamodule = L.LightningDataModule.load_from_checkpoint(checkpoint)
+    datamodule.setup("test")
     normalized, raw = real_inputs(datamodule, batches=1)[0]
     with torch.no_grad():
         expected = module(normalized)
@@ -61,3 +66,21 @@ def test_export_without_a_run_says_so():
          "--ckpt", "best"], capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2 and "nothing/here" in result.stderr
+
+
+def test_a_csv_image_model_exports_with_the_normalisation_its_datamodule_learns(tmp_path):
+    # CSV datasets decide their mean/std in setup: the export must read it after that
+    root = write_image_folder(tmp_path / "catdog")
+    datamodule = CSVImageDataModule(
+        csv_file=str(root / "labels.csv"), image_dir=str(root / "images"),
+        class_names=("cat", "dog"), image_size=32, test_fraction=0.25,
+    )  # fmt: skip
+    datamodule.setup("test")
+    assert datamodule.normalization == IMAGENET_MEAN_STD
+    module = ImageClassifier(NeuralNetwork(in_features=3 * 32 * 32, num_classes=2), 2).eval()
+    model = deployable(module, datamodule)
+    assert torch.allclose(model.mean.flatten(), torch.tensor(IMAGENET_MEAN_STD[0]))
+    normalized, raw = real_inputs(datamodule, batches=1)[0]
+    assert float(raw.min()) >= 0.0 and float(raw.max()) <= 1.0  # the images, not normalised
+    with torch.no_grad():
+        assert torch.allclose(model(raw), module(normalized), atol=1e-5)

@@ -15,6 +15,8 @@ import lightning as L
 import torch
 from torch import nn
 
+from proj.data.batch_transforms import denormalize
+
 
 class NormalizedNet(nn.Module):
     """`net((images - mean) / std)`: the normalisation the DataModule did, inside the model;
@@ -42,15 +44,13 @@ class NormalizedNet(nn.Module):
 
 
 def normalization(datamodule: L.LightningDataModule) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """The (mean, std) the DataModule normalises with; (0, 1) per channel when it does not."""
-    if getattr(datamodule, "normalize", False) and getattr(datamodule, "mean", ()):
-        return tuple(datamodule.mean), tuple(datamodule.std)
-    if getattr(datamodule, "mean_std", None) is not None:  # CSV image datasets
-        return tuple(datamodule.mean_std[0]), tuple(datamodule.mean_std[1])
-    return (0.0,), (1.0,)
+    """The (mean, std) the set-up DataModule normalises with; (0, 1) when it does not."""
+    return getattr(datamodule, "normalization", None) or ((0.0,), (1.0,))
 
 
 def deployable(module: L.LightningModule, datamodule: L.LightningDataModule) -> NormalizedNet:
+    """The module's net with its evaluation as the DataModule (set up: CSV datasets learn
+    their normalisation in setup) feeds it."""
     mean, std = normalization(datamodule)
     flip_tta = bool(getattr(module, "flip_tta", False))
     return NormalizedNet(module.net, mean, std, flip_tta=flip_tta).eval()
@@ -59,17 +59,15 @@ def deployable(module: L.LightningModule, datamodule: L.LightningDataModule) -> 
 def real_inputs(
     datamodule: L.LightningDataModule, batches: int
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(normalised batch the module sees, [0, 1] batch the export sees) from the test split."""
+    """(normalised batch the module sees, [0, 1] batch the export sees) from the test split
+    of the set-up DataModule."""
     mean, std = normalization(datamodule)
-    datamodule.setup("test")
     pairs = []
     for i, batch in enumerate(datamodule.test_dataloader()):
         if i == batches:
             break
         images, _ = datamodule.on_after_batch_transfer(batch, 0)
-        mean_t = torch.tensor(mean).view(1, -1, 1, 1)
-        std_t = torch.tensor(std).view(1, -1, 1, 1)
-        pairs.append((images, images * std_t + mean_t))
+        pairs.append((images, denormalize(images, mean, std)))
     return pairs
 
 

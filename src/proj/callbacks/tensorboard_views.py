@@ -10,6 +10,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics.classification import MulticlassConfusionMatrix
 from torchvision.utils import make_grid
 
+from proj.data.batch_transforms import denormalize
 from proj.plots import confusion_matrix_figure
 
 
@@ -83,11 +84,9 @@ class TensorBoardViews(Callback):
         if not isinstance(images, torch.Tensor) or images.ndim != 4:
             return  # not an image batch
         images = images[: self.max_images].detach().float()
-        datamodule = trainer.datamodule
-        if getattr(datamodule, "normalize", False) and getattr(datamodule, "mean", None):
-            mean = torch.tensor(datamodule.mean, device=images.device).view(1, -1, 1, 1)
-            std = torch.tensor(datamodule.std, device=images.device).view(1, -1, 1, 1)
-            images = images * std + mean
+        normalization = getattr(trainer.datamodule, "normalization", None)
+        if normalization is not None:
+            images = denormalize(images, *normalization)
         grid = make_grid(images.clamp(0, 1).cpu(), nrow=8, padding=2)
         writer.add_image("images/train_batch", grid, trainer.global_step)
 

@@ -36,6 +36,15 @@ def normalize(
     return images.sub(mean_t).div_(std_t)
 
 
+def denormalize(
+    images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]
+) -> torch.Tensor:
+    """The inverse of `normalize`: back to the [0, 1] images (for display and export)."""
+    mean_t = _per_channel(tuple(mean), images.dtype, images.device)
+    std_t = _per_channel(tuple(std), images.dtype, images.device)
+    return images.mul(std_t).add_(mean_t)
+
+
 @functools.lru_cache(maxsize=32)
 def _per_channel(
     values: tuple[float, ...], dtype: torch.dtype, device: torch.device

@@ -228,9 +228,14 @@ class CSVImageDataModule(L.LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         return self._loader("test", shuffle=False)
 
+    @property
+    def normalization(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+        """The (mean, std) batches are normalised with (known after setup); None: not."""
+        return self.mean_std
+
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         images, labels = bt.split_batch(batch)
         images = bt.to_float(images, bt.precision_dtype(self.trainer))  # (B, 3, S, S) in [0, 1]
-        if self.mean_std is not None:
-            images = bt.normalize(images, *self.mean_std)
+        if self.normalization is not None:
+            images = bt.normalize(images, *self.normalization)
         return images if labels is None else (images, labels)

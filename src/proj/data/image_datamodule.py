@@ -101,6 +101,11 @@ class ImageClassificationDataModule(L.LightningDataModule):
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def normalization(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+        """The (mean, std) batches are normalised with; None when they are not."""
+        return (tuple(self.mean), tuple(self.std)) if self.normalize else None
+
     def _read_split(self, train: bool) -> Batch:
         """All images of the train or test split as uint8 (N, C, H, W) and int64 (N,) tensors."""
         raise NotImplementedError
@@ -211,8 +216,8 @@ class ImageClassificationDataModule(L.LightningDataModule):
             images = bt.resize(images, self.image_size)
         if training and self.augment in (True, "crop_flip"):
             images = bt.random_hflip(bt.random_crop(images, self.crop_padding))
-        if self.normalize:
-            images = bt.normalize(images, self.mean, self.std)
+        if self.normalization is not None:
+            images = bt.normalize(images, *self.normalization)
         return images if labels is None else (images, labels)
 
 
