@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from proj.data.batch_transforms import denormalize
+from proj.tasks.classifier import flip_averaged
 
 
 class NormalizedNet(nn.Module):
@@ -37,10 +38,7 @@ class NormalizedNet(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         normalized = (images - self.mean) / self.std
-        logits = self.net(normalized)
-        if self.flip_tta:
-            logits = (logits + self.net(normalized.flip(-1))) / 2
-        return logits
+        return flip_averaged(self.net, normalized) if self.flip_tta else self.net(normalized)
 
 
 def normalization(datamodule: L.LightningDataModule) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -14,6 +14,11 @@ from proj.tasks.divergence import NonFiniteLoss, guard_loss
 from proj.weights import load_matching
 
 
+def flip_averaged(net: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """Logits of each image and its left-right mirror, averaged (test-time augmentation)."""
+    return (net(images) + net(images.flip(-1))) / 2
+
+
 class ImageClassifier(DirectStep):
     """Cross-entropy classification of `net`'s logits, with accuracy per stage.
 
@@ -91,10 +96,9 @@ class ImageClassifier(DirectStep):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
-        logits = self.net(x)
         if self.flip_tta and not self.training and x.ndim == 4:
-            logits = (logits + self.net(x.flip(-1))) / 2  # the image and its mirror, averaged
-        return logits
+            return flip_averaged(self.net, x)
+        return self.net(x)
 
     def _step(
         self, batch: tuple[torch.Tensor, torch.Tensor], stage: str

@@ -34,7 +34,7 @@ class DirectStep(L.LightningModule):
         trainer = self._trainer
         if trainer is None:
             return True
-        cached = self.__dict__.get("_automatic_for")
+        cached = getattr(self, "_automatic_for", None)
         if cached is not None and cached[0] is trainer:
             return cached[1]
         callbacks = getattr(trainer, "callbacks", [])
@@ -43,7 +43,7 @@ class DirectStep(L.LightningModule):
             or getattr(trainer, "accumulate_grad_batches", 1) != 1
             or any(isinstance(c, GradientAccumulationScheduler) for c in callbacks)
         )
-        self.__dict__["_automatic_for"] = (trainer, automatic)
+        self._automatic_for = (trainer, automatic)
         return automatic
 
     @automatic_optimization.setter
