@@ -47,14 +47,18 @@ class Run:
                 best = max(history, key=lambda e: e["val/acc"])
             elif all("val/loss" in e for e in history):
                 best = min(history, key=lambda e: e["val/loss"])
-        best = best or {}
-        key = "val/acc" if "val/acc" in best else "val/loss" if "val/loss" in best else None
-        return (key, best[key]) if key else None
+        return _headline(best or {}, "val")
 
     def test(self) -> tuple[str, float] | None:
-        test = self.metrics.get("test") or {}
-        key = "test/acc" if "test/acc" in test else "test/loss" if "test/loss" in test else None
-        return (key, test[key]) if key else None
+        return _headline(self.metrics.get("test") or {}, "test")
+
+
+def _headline(metrics: dict[str, float], stage: str) -> tuple[str, float] | None:
+    """The stage's accuracy, else its loss (a regressor), as (name, value)."""
+    for key in (f"{stage}/acc", f"{stage}/loss"):
+        if key in metrics:
+            return key, metrics[key]
+    return None
 
 
 def collect(logs_dir: Path) -> list[Run]:
