@@ -14,7 +14,7 @@ from pathlib import Path
 
 from proj.cli import main as proj
 from proj.runs import experiment_name, newest_metrics
-from seeds import report, run_metrics, split_argv
+from seeds import config_args, report, run_metrics, split_argv
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--folds must be at least 2")
 
     experiment = f"{experiment_name(args.config)}-kfold"
-    configs = [a for c in args.config for a in ("--config", c)]
+    configs = config_args(args.config)
     runs = []
     for fold in range(args.folds):
         proj(["fit", *configs, "--experiment", experiment, "--logs_dir", args.logs_dir,

@@ -42,6 +42,11 @@ def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv[:cut], argv[cut + 1 :]
 
 
+def config_args(configs: list[str]) -> list[str]:
+    """`--config A --config B`: the configs as arguments for each fit."""
+    return [arg for config in configs for arg in ("--config", config)]
+
+
 def main(argv: list[str] | None = None) -> int:
     own, overrides = split_argv(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -52,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(own)
 
     experiment = f"{experiment_name(args.config)}-seeds"
-    configs = [a for c in args.config for a in ("--config", c)]
+    configs = config_args(args.config)
     runs = []
     for seed in args.seeds:
         proj(["fit", *configs, "--seed_everything", str(seed), "--experiment", experiment,

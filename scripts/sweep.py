@@ -34,7 +34,7 @@ from proj.callbacks.optuna_pruning import make_pruner
 from proj.cli import ProjCLI
 from proj.cli import main as proj
 from proj.runs import experiment_name
-from seeds import split_argv
+from seeds import config_args, split_argv
 
 try:
     import optuna
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     study.sampler = optuna.samplers.TPESampler(seed=args.seed + len(study.trials))
     study.set_user_attr("metric", args.metric)
     retry_interrupted(study)
-    configs = [a for c in args.config for a in ("--config", c)]
+    configs = config_args(args.config)
 
     def objective(trial: optuna.Trial) -> float:
         values = [
@@ -218,10 +218,10 @@ def main(argv: list[str] | None = None) -> int:
                 trial.set_user_attr("run", cli.trainer.log_dir)
         summary = json.loads((Path(trial.user_attrs["run"]) / "metrics.json").read_text())
         # the trial's best epoch by the sweep's own metric and direction
-        values = [e[args.metric] for e in summary.get("val_history", []) if args.metric in e]
-        if not values:
+        scores = [e[args.metric] for e in summary.get("val_history", []) if args.metric in e]
+        if not scores:
             raise TrialFailed(f"the run logged no {args.metric} at validation")
-        return float(max(values) if args.direction == "maximize" else min(values))
+        return float(max(scores) if args.direction == "maximize" else min(scores))
 
     missing = args.trials - finished(study)
     if missing > 0:
