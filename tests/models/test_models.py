@@ -42,6 +42,14 @@ def test_cnn_output_and_backbone_head_split(num_classes):
     assert model.backbone(torch.randn(3, 1, 28, 28)).shape == (3, 4 * 8 * 3 * 3)
 
 
+def test_cnn_hidden_layer_sits_before_the_classifier():
+    model = FashionCNN(num_classes=5, width=8, hidden=16)
+    kinds = [type(m) for m in model.head]
+    assert kinds == [nn.Linear, nn.ReLU, nn.Dropout, nn.Linear]
+    assert model.head[0].out_features == 16 and model.head[-1].in_features == 16
+    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 5)
+
+
 def test_models_do_not_import_lightning():
     files = list(Path(proj.models.__file__).parent.glob("*.py"))
     assert len(files) >= 3

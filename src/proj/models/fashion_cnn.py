@@ -17,11 +17,18 @@ class FashionCNN(nn.Module):
     """Three conv-BN-ReLU-pool blocks (28 -> 14 -> 7 -> 3) and a linear head.
 
     About 7.5 M multiply-adds per image at `width=32`: a few seconds per epoch of
-    Fashion-MNIST on 2 cores, above 91% test accuracy within a few epochs.
+    Fashion-MNIST on 2 cores, above 91% test accuracy within a few epochs. `hidden > 0`
+    puts a ReLU layer of that many units before the classifier: it costs almost nothing
+    next to the convolutions and lifts accuracy when there are only a few epochs to learn in.
     """
 
     def __init__(
-        self, num_classes: int = 10, in_channels: int = 1, width: int = 32, dropout: float = 0.25
+        self,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        width: int = 32,
+        dropout: float = 0.25,
+        hidden: int = 0,
     ) -> None:
         super().__init__()
         self.backbone = nn.Sequential(
@@ -30,7 +37,11 @@ class FashionCNN(nn.Module):
             _conv_block(2 * width, 4 * width),  # -> (B, 4w, 3, 3)
             nn.Flatten(),  # -> (B, 4w*3*3)
         )
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * width * 3 * 3, num_classes))
+        features = 4 * width * 3 * 3
+        hidden_layer = [nn.Linear(features, hidden), nn.ReLU(inplace=True)] if hidden else []
+        self.head = nn.Sequential(
+            *hidden_layer, nn.Dropout(dropout), nn.Linear(hidden or features, num_classes)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(x))  # (B, num_classes) logits
