@@ -37,13 +37,13 @@ MODELS = {
         "batch": 64,
         "net": "proj.models.NeuralNetwork",
         "optimizer": "torch.optim.SGD",
-        "lr": 0.01,
+        "optimizer_args": {"lr": 0.01, "weight_decay": 0.0},
     },
     "cnn": {
         "batch": 128,
         "net": "proj.models.FashionCNN",
         "optimizer": "torch.optim.AdamW",
-        "lr": 0.003,
+        "optimizer_args": {"lr": 0.003, "weight_decay": 0.0005},
     },
 }
 MEAN, STD = 0.2860, 0.3530
@@ -58,7 +58,7 @@ def _net(model: str) -> nn.Module:
 def _optimizer(model: str, params) -> torch.optim.Optimizer:
     spec = MODELS[model]
     cls = torch.optim.SGD if spec["optimizer"] == "torch.optim.SGD" else torch.optim.AdamW
-    return cls(params, lr=spec["lr"])
+    return cls(params, **spec["optimizer_args"])
 
 
 def _train(net: nn.Module, optimizer: torch.optim.Optimizer, batches, warmup: int) -> float:
@@ -141,8 +141,9 @@ def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> floa
             "--model.init_args.label_smoothing", "0.0",
             "--model.init_args.net", spec["net"],
             "--model.init_args.optimizer", spec["optimizer"],
-            "--model.init_args.optimizer.init_args.lr", str(spec["lr"]),
         ]  # fmt: skip
+        for key, value in spec["optimizer_args"].items():  # every one: a config's others stay
+            args += [f"--model.init_args.optimizer.init_args.{key}", str(value)]
         if model == "mlp":
             args += ["--model.init_args.net.init_args.dropout", "0.0"]
         if limit:
@@ -150,8 +151,12 @@ def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> floa
             args += ["--trainer.limit_train_batches", str(limit),
                      f"--trainer.callbacks+={json.dumps(window)}"]  # fmt: skip
         main(args)
+        trainer = ProjCLI.current.trainer
+        expected = _optimizer(model, [torch.zeros(1, requires_grad=True)]).defaults
+        if trainer.optimizers[0].defaults != expected:  # the raw loop would do other work
+            sys.exit(f"proj ran {trainer.optimizers[0].defaults}, the raw loop {expected}")
         if limit:
-            timer = next(c for c in ProjCLI.current.trainer.callbacks if isinstance(c, StepWindow))
+            timer = next(c for c in trainer.callbacks if isinstance(c, StepWindow))
             return timer.seconds_per_step
         metrics = json.loads(next(Path(logs).rglob("metrics.json")).read_text())
     return metrics["train_epoch_seconds"][0] / metrics["global_step"]
