@@ -23,11 +23,12 @@ from typing import Any
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from proj.plots import training_curves_figure
+from proj.plots import time_to_accuracy_figure, training_curves_figure
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 GROUP_KINDS = {"-seeds": "seeds", "-kfold": "folds", "-sweep": "sweep"}
 CURVE_TAGS = ("train/loss_epoch", "val/loss", "train/acc", "val/acc")
+TIME_TO_ACCURACY = "time_to_accuracy"  # its PNG's name: no experiment is called that
 
 
 @dataclass
@@ -150,33 +151,92 @@ def curves(folder: Path) -> dict[str, list[tuple[float, float]]]:
     return found
 
 
-def draw_curves(runs: list[Run], out: Path) -> dict[str, Path]:
-    """A PNG of the newest run of each experiment; {experiment: png}."""
+def _newest(runs: list[Run]) -> dict[str, Run]:
     newest: dict[str, Run] = {}
     for run in runs:
         newest[run.experiment] = run  # runs are sorted by version
+    return newest
+
+
+def _png(out: Path, name: str) -> Path:
+    return out / f"{re.sub(r'[^0-9A-Za-z_.-]+', '_', name)}.png"
+
+
+def draw_curves(runs: list[Run], out: Path) -> dict[str, Path]:
+    """A PNG of the newest run of each experiment; {experiment: png}."""
     pictures = {}
-    for experiment, run in newest.items():
+    for experiment, run in _newest(runs).items():
         found = curves(run.folder)
         if not any(found.values()):
             continue
-        png = out / f"{re.sub(r'[^0-9A-Za-z_.-]+', '_', experiment)}.png"
+        png = _png(out, experiment)
         figure = training_curves_figure(found, title=f"{experiment} version_{run.version}")
         figure.savefig(png, dpi=100)
         pictures[experiment] = png
     return pictures
 
 
-def markdown(runs: list[Run], pictures: dict[str, Path], relative_to: Path) -> str:
+def accuracy_over_time(run: Run) -> list[tuple[float, float]]:
+    """(fit seconds, val/acc) after each validation; empty where the run recorded neither."""
+    history = run.metrics.get("val_history") or []
+    return [(e["seconds"], e["val/acc"]) for e in history if "seconds" in e and "val/acc" in e]
+
+
+def _single_runs(runs: list[Run]) -> dict[str, Run]:
+    """The newest run of each experiment that is not a seed set, fold set or sweep."""
+    newest = _newest(runs).items()
+    return {e: r for e, r in newest if not any(e.endswith(suffix) for suffix in GROUP_KINDS)}
+
+
+def time_to_accuracy_table(runs: list[Run], targets: list[float]) -> str | None:
+    """Fit seconds until val/acc first reached each target, newest run of each experiment."""
+    rows = {e: accuracy_over_time(r) for e, r in _single_runs(runs).items()}
+    rows = {e: points for e, points in rows.items() if points}
+    if not rows or not targets:
+        return None
+    header = " | ".join(f"val/acc >= {t:g}" for t in targets)
+    lines = [
+        f"| experiment | {header} | best val/acc |",
+        "|---" + "|---:" * (len(targets) + 1) + "|",
+    ]
+    for experiment, points in rows.items():
+        reached = [next((f"{sec:.0f} s" for sec, acc in points if acc >= t), "-") for t in targets]
+        best = max(acc for _, acc in points)
+        lines.append(f"| {experiment} | {' | '.join(reached)} | {best:.4f} |")
+    return "\n".join(lines)
+
+
+def draw_time_to_accuracy(runs: list[Run], targets: list[float], out: Path) -> Path | None:
+    found = {e: accuracy_over_time(r) for e, r in _single_runs(runs).items()}
+    found = {e: points for e, points in found.items() if points}
+    if not found:
+        return None
+    png = _png(out, TIME_TO_ACCURACY)
+    time_to_accuracy_figure(found, targets).savefig(png, dpi=100)
+    return png
+
+
+def markdown(
+    runs: list[Run], pictures: dict[str, Path], relative_to: Path, targets: list[float]
+) -> str:
+    """`pictures`: the training curves by experiment, and the time-to-accuracy plot."""
+
+    def link(png: Path) -> str:
+        return png.resolve().relative_to(relative_to.resolve()).as_posix()
+
     parts = [runs_table(runs)]
     groups = groups_table(runs)
     if groups:
         parts += ["Repeated runs (seed sets, k-fold, sweeps):", groups]
+    timing = time_to_accuracy_table(runs, targets)
+    if timing:
+        parts += ["Time to accuracy (fit seconds when validation first reached it):", timing]
+    pictures = dict(pictures)
+    plot = pictures.pop(TIME_TO_ACCURACY, None)
+    if timing and plot:
+        parts.append(f"![validation accuracy against fit seconds]({link(plot)})")
     if pictures:
-        links = [
-            f"[{experiment}]({png.resolve().relative_to(relative_to.resolve()).as_posix()})"
-            for experiment, png in pictures.items()
-        ]
+        links = [f"[{experiment}]({link(png)})" for experiment, png in pictures.items()]
         parts.append("Training curves (newest run of each): " + ", ".join(links))
     return "\n\n".join(parts) + "\n"
 
@@ -195,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logs-dir", type=Path, default=Path("logs"))
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--readme", type=Path, help="fill this file's results section")
+    parser.add_argument(
+        "--targets", type=float, nargs="*", default=[0.91, 0.93],
+        help="validation accuracies to time (default: 0.91 0.93, Fashion-MNIST's)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     runs = collect(args.logs_dir)
@@ -203,10 +267,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
     pictures = draw_curves(runs, args.out)
-    (args.out / "results.md").write_text(markdown(runs, pictures, args.out))
-    print(markdown(runs, pictures, args.out))
+    plot = draw_time_to_accuracy(runs, args.targets, args.out)
+    if plot:
+        pictures[TIME_TO_ACCURACY] = plot
+    page = markdown(runs, pictures, args.out, args.targets)
+    (args.out / "results.md").write_text(page)
+    print(page)
     if args.readme:
-        replace_section(args.readme, markdown(runs, pictures, args.readme.parent))
+        replace_section(args.readme, markdown(runs, pictures, args.readme.parent, args.targets))
         print(f"updated {args.readme}")
     return 0
 

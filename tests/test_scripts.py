@@ -64,10 +64,12 @@ def test_results_script_builds_tables_curves_and_the_readme_section(tiny_data_di
     Path("README.md").write_text("# x\n<!-- results:begin -->\nold\n<!-- results:end -->\nend\n")
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "results.py"), "--out", "docs/results",
-         "--readme", "README.md"], capture_output=True, text=True, timeout=300,
+         "--readme", "README.md", "--targets", "0", "1.01"],
+        capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    table = Path("docs/results/results.md").read_text()
+    table, timing = Path("docs/results/results.md").read_text().split("Time to accuracy")
+    timing = timing.split("Training curves")[0]
     rows = [
         line
         for line in table.splitlines()
@@ -85,9 +87,16 @@ def test_results_script_builds_tables_curves_and_the_readme_section(tiny_data_di
     for name in ("plain", "group-seeds"):
         png = Path("docs/results") / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # time to accuracy: single runs only; target 0 is met at the first validation, 1.01 never
+    first = json.loads(next(Path("logs/plain").glob("*/metrics.json")).read_text())["val_history"][
+        0
+    ]
+    assert f"| plain | {first['seconds']:.0f} s | - |" in timing and "group-seeds" not in timing
+    assert Path("docs/results/time_to_accuracy.png").read_bytes()[:4] == b"\x89PNG"
     readme = Path("README.md").read_text()
     assert (
         "\nold\n" not in readme
         and "(docs/results/plain.png)" in readme
+        and "(docs/results/time_to_accuracy.png)" in readme
         and readme.endswith("end\n")
     )

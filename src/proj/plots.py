@@ -47,3 +47,23 @@ def training_curves_figure(curves: dict[str, list[tuple[float, float]]], title: 
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def time_to_accuracy_figure(
+    curves: dict[str, list[tuple[float, float]]], targets: Sequence[float] = ()
+) -> Figure:
+    """Validation accuracy against fit seconds, a line per run, dashed lines at the targets."""
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    for name, points in sorted(curves.items()):
+        seconds, accuracy = zip(*points, strict=True)
+        ax.plot(seconds, accuracy, marker="o", markersize=3, label=name)
+    for target in targets:
+        ax.axhline(target, color="gray", linestyle="--", linewidth=0.8)
+    ax.set_xlabel("fit seconds")
+    ax.set_ylabel("val/acc")
+    ax.grid(alpha=0.3)
+    if ax.lines:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
