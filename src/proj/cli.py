@@ -34,6 +34,7 @@ from proj.callbacks import (
     TensorBoardViews,
     ThrottledRichProgressBar,
 )
+from proj.callbacks.step_hooks import skip_noop_batch_hooks
 from proj.errors import ProjError
 from proj.runs import (
     check_checkpoint,
@@ -195,7 +196,9 @@ class ProjCLI(LightningCLI):
         ):
             extra.append(ModelSummary(max_depth=3))  # down to the layers, with their shapes
         self.trainer_defaults["callbacks"] = [*self.trainer_defaults["callbacks"], *extra]
-        return super().instantiate_trainer(**kwargs)
+        trainer = super().instantiate_trainer(**kwargs)
+        skip_noop_batch_hooks(trainer.callbacks)
+        return trainer
 
     def _run_version(self) -> int | None:
         config = self._subconfig
