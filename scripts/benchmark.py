@@ -1,25 +1,33 @@
 """What proj's training path costs next to a hand-written PyTorch loop, as ratios in one run.
 
-For the course MLP (batch 64, SGD) and the Fashion-MNIST CNN (batch 128, AdamW), on the
-real Fashion-MNIST training split, it times one training epoch three ways, each in a
-fresh process, interleaved, median of `--repeats`:
+For the course MLP (batch 64, SGD) and the Fashion-MNIST CNN (batch 128, AdamW) on the
+real Fashion-MNIST training split, and the course's CIFAR-2 `Net` (batch 64, SGD), it
+times one training epoch two or three ways, each in a fresh process, interleaved,
+median of `--repeats`:
   raw        a plain loop over pre-made in-memory uint8 batches (the limit)
   proj       `python -m proj fit` with the shipped defaults: TensorBoard logger,
-             checkpointing, progress bar, torchmetrics accuracy (training epoch only)
-  per_sample a plain loop over torchvision's FashionMNIST + ToTensor + Normalize + DataLoader
+             checkpointing, progress bar, training metrics (training epoch only)
+  per_sample a plain loop over torchvision's FashionMNIST + ToTensor + Normalize +
+             DataLoader (MLP only)
 
     python scripts/benchmark.py --quick --json b.json     # under 2 minutes
     python scripts/benchmark.py --repeats 5 --json b.json
 
-Ratios: mlp_overhead_ratio = proj / raw (MLP), cnn_overhead_ratio = proj / raw (CNN),
-inmemory_speedup = per_sample / proj (MLP). A full run times whole epochs (proj's with its
-end-of-epoch validation batch and checkpoints). `--quick` times the steady state of the
-first batches (steps 20 to 300 for the MLP, 20 to 60 for the CNN, the same window for
-every way) and scales it to an epoch, so one-time costs are not multiplied.
+Ratios: mlp_overhead_ratio = proj / raw (MLP), cnn_overhead_ratio and
+cifar2_net_overhead_ratio likewise, inmemory_speedup = per_sample / proj (MLP). A full run
+times whole epochs (proj's with its end-of-epoch validation batch and checkpoints).
+`--quick` times the steady state of the first batches (from step 20 to the model's
+`quick_steps`, the same window for every way) and scales it to an epoch, so one-time
+costs are not multiplied. CIFAR-10 is read from `--cifar-dir`; where it is missing (it
+cannot be downloaded everywhere), a stand-in of the real size and on-disk format with
+random pixels is written to a temporary folder: the time of a step does not depend on
+what the pixels show. The JSON says which (`cifar_data`).
 """
 
 import argparse
+import importlib
 import json
+import pickle
 import statistics
 import subprocess
 import sys
@@ -27,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
 from torch import nn
@@ -34,31 +43,63 @@ from torch import nn
 REPO = Path(__file__).resolve().parents[1]
 MODELS = {
     "mlp": {
+        "config": "fashion_mnist/mlp.yaml",
         "batch": 64,
         "net": "proj.models.NeuralNetwork",
+        "net_args": {"dropout": 0.0},
         "optimizer": "torch.optim.SGD",
         "optimizer_args": {"lr": 0.01, "weight_decay": 0.0},
+        "val_size": 5000,
+        "quick_steps": 300,
     },
     "cnn": {
+        "config": "fashion_mnist/cnn.yaml",
         "batch": 128,
         "net": "proj.models.FashionCNN",
+        "net_args": {"width": 32, "dropout": 0.25},
         "optimizer": "torch.optim.AdamW",
         "optimizer_args": {"lr": 0.003, "weight_decay": 0.0005},
+        "val_size": 5000,
+        "quick_steps": 60,
+    },
+    "cifar2_net": {
+        "config": "cifar2/net.yaml",
+        "batch": 64,
+        "net": "proj.models.Net",
+        "net_args": {},
+        "optimizer": "torch.optim.SGD",
+        "optimizer_args": {"lr": 0.01, "weight_decay": 0.0},
+        "val_size": 1000,
+        "quick_steps": 141,  # the whole epoch: 9,000 images
     },
 }
-MEAN, STD = 0.2860, 0.3530
+CIFAR_FOLDER = "cifar-10-batches-py"
+
+
+def _class(path: str) -> type:
+    module, name = path.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)
 
 
 def _net(model: str) -> nn.Module:
-    from proj.models import FashionCNN, NeuralNetwork
-
-    return NeuralNetwork() if model == "mlp" else FashionCNN()
+    spec = MODELS[model]
+    return _class(spec["net"])(**spec["net_args"])
 
 
 def _optimizer(model: str, params) -> torch.optim.Optimizer:
     spec = MODELS[model]
-    cls = torch.optim.SGD if spec["optimizer"] == "torch.optim.SGD" else torch.optim.AdamW
-    return cls(params, **spec["optimizer_args"])
+    return _class(spec["optimizer"])(params, **spec["optimizer_args"])
+
+
+def _datamodule(model: str, data_dir: str):
+    from proj.data import CIFAR2DataModule, FashionMNISTDataModule
+
+    kind = CIFAR2DataModule if model.startswith("cifar") else FashionMNISTDataModule
+    spec = MODELS[model]
+    dm = kind(data_dir=data_dir, batch_size=spec["batch"], val_size=spec["val_size"])
+    dm.prepare_data()
+    dm.setup("fit")
+    return dm
 
 
 def _train(net: nn.Module, optimizer: torch.optim.Optimizer, batches, warmup: int) -> float:
@@ -76,16 +117,13 @@ def _train(net: nn.Module, optimizer: torch.optim.Optimizer, batches, warmup: in
 
 
 def time_raw(model: str, data_dir: str, limit: int | None, warmup: int) -> float:
-    from proj.data import FashionMNISTDataModule
-
-    dm = FashionMNISTDataModule(data_dir=data_dir, batch_size=MODELS[model]["batch"])
-    dm.prepare_data()
-    dm.setup("fit")
+    dm = _datamodule(model, data_dir)
     batches = list(dm.train_dataloader())[:limit]  # pre-made uint8 batches
+    mean, std = (torch.tensor(v).view(1, -1, 1, 1) for v in dm.normalization)
 
     def prepared():
         for images, labels in batches:
-            yield (images.float().div_(255) - MEAN) / STD, labels
+            yield (images.float().div_(255) - mean) / std, labels
 
     net = _net(model)
     return _train(net, _optimizer(model, net.parameters()), prepared(), warmup)
@@ -97,10 +135,8 @@ def time_per_sample(model: str, data_dir: str, limit: int | None, warmup: int) -
     import torchvision
     from torchvision import transforms
 
-    from proj.data import FashionMNISTDataModule
-
-    FashionMNISTDataModule(data_dir=data_dir).prepare_data()
-    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
+    mean, std = _datamodule(model, data_dir).normalization
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
     dataset = torchvision.datasets.FashionMNIST(data_dir, train=True, transform=transform)
     loader = torch.utils.data.DataLoader(dataset, batch_size=MODELS[model]["batch"], shuffle=True)
     net = _net(model)
@@ -132,20 +168,21 @@ def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> floa
     spec = MODELS[model]
     with tempfile.TemporaryDirectory() as logs:
         args = [
-            "fit", "--config", str(REPO / "configs" / "fashion_mnist" / f"{model}.yaml"),
+            "fit", "--config", str(REPO / "configs" / spec["config"]),
             "--logs_dir", logs, "--experiment", "benchmark", "--test_after_fit", "false",
             "--trainer.max_epochs", "1", "--trainer.callbacks", "[]",
             "--trainer.limit_val_batches", "1", "--trainer.num_sanity_val_steps", "0",
             "--data.init_args.data_dir", data_dir, "--data.init_args.batch_size", str(spec["batch"]),
+            "--data.init_args.val_size", str(spec["val_size"]),
             "--data.init_args.augment", "false", "--model.init_args.lr_scheduler", "null",
             "--model.init_args.label_smoothing", "0.0",
             "--model.init_args.net", spec["net"],
             "--model.init_args.optimizer", spec["optimizer"],
         ]  # fmt: skip
+        for key, value in spec["net_args"].items():
+            args += [f"--model.init_args.net.init_args.{key}", str(value)]
         for key, value in spec["optimizer_args"].items():  # every one: a config's others stay
             args += [f"--model.init_args.optimizer.init_args.{key}", str(value)]
-        if model == "mlp":
-            args += ["--model.init_args.net.init_args.dropout", "0.0"]
         if limit:
             window = {"class_path": "__main__.StepWindow", "init_args": {"warmup": warmup}}
             args += ["--trainer.limit_train_batches", str(limit),
@@ -168,8 +205,23 @@ WAYS = {"raw": time_raw, "proj": time_proj, "per_sample": time_per_sample}
 def worker(way: str, model: str, data_dir: str, limit: int | None) -> None:
     warmup = 20 if limit else 0
     seconds_per_step = WAYS[way](model, data_dir, limit, warmup)
-    epoch_steps = -(-55_000 // MODELS[model]["batch"])  # 5,000 of the 60,000 are validation
+    epoch_steps = len(_datamodule(model, data_dir).train_dataloader())
     print(json.dumps({"seconds": seconds_per_step * epoch_steps}))
+
+
+def write_standin_cifar10(data_dir: Path, per_file: int = 10_000) -> None:
+    """CIFAR-10's five training batches and test batch (real sizes by default) with random
+    pixels and each class a tenth of every file, as in the real one."""
+    folder = data_dir / CIFAR_FOLDER
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"]:
+        batch = {
+            b"labels": rng.permutation(np.arange(per_file) % 10).tolist(),
+            b"data": rng.integers(0, 256, (per_file, 3072), dtype=np.uint8),
+        }
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+    (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": []}, protocol=2))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="part of an epoch, 1 repeat (< 2 min)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--data-dir", default="data", help="Fashion-MNIST's folder")
+    parser.add_argument("--cifar-dir", default="data", help=f"the folder holding {CIFAR_FOLDER}/")
     parser.add_argument(
         "--worker", nargs=3, metavar=("WAY", "MODEL", "LIMIT"), help=argparse.SUPPRESS
     )
@@ -185,34 +238,56 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.worker:
         way, model, limit = args.worker
-        worker(way, model, args.data_dir, int(limit) or None)
+        data_dir = args.cifar_dir if model.startswith("cifar") else args.data_dir
+        worker(way, model, data_dir, int(limit) or None)
         return 0
 
-    repeats = 1 if args.quick else args.repeats
-    limits = {"mlp": 300, "cnn": 60} if args.quick else {"mlp": 0, "cnn": 0}
+    with tempfile.TemporaryDirectory() as standin:
+        cifar_data = "real"
+        if not (Path(args.cifar_dir) / CIFAR_FOLDER).is_dir():
+            print(f"no {CIFAR_FOLDER}/ in {args.cifar_dir}: timing CIFAR-2 on a stand-in",
+                  file=sys.stderr)  # fmt: skip
+            write_standin_cifar10(Path(standin))
+            args.cifar_dir, cifar_data = standin, "stand-in (random pixels, real sizes)"
+        times = measure(args)
+    report(times, args, cifar_data)
+    return 0
+
+
+def measure(args: argparse.Namespace) -> dict[str, list[float]]:
+    """Seconds per epoch of each model and way, a list of the repeats."""
     times: dict[str, list[float]] = {}
-    for _ in range(repeats):
-        for model in MODELS:
+    for _ in range(1 if args.quick else args.repeats):
+        for model, spec in MODELS.items():
             for way in WAYS:
-                if way == "per_sample" and model == "cnn":
+                if way == "per_sample" and model != "mlp":
                     continue  # the data path is compared on the MLP, where it matters most
+                limit = spec["quick_steps"] if args.quick else 0
                 command = [sys.executable, __file__, "--data-dir", args.data_dir,
-                           "--worker", way, model, str(limits[model])]  # fmt: skip
+                           "--cifar-dir", args.cifar_dir, "--worker", way, model, str(limit)]  # fmt: skip
                 done = subprocess.run(command, capture_output=True, text=True, check=False)
                 if done.returncode != 0:
                     sys.exit(f"{way} {model} failed:\n{done.stderr[-3000:]}")
                 seconds = json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
                 times.setdefault(f"{model}_{way}_seconds", []).append(seconds)
-                print(f"  {model:4} {way:11} {seconds:7.2f} s/epoch", file=sys.stderr)
+                print(f"  {model:10} {way:11} {seconds:7.2f} s/epoch", file=sys.stderr)
+    return times
 
-    result = {key: round(statistics.median(values), 3) for key, values in times.items()}
-    result["mlp_overhead_ratio"] = round(result["mlp_proj_seconds"] / result["mlp_raw_seconds"], 3)
-    result["cnn_overhead_ratio"] = round(result["cnn_proj_seconds"] / result["cnn_raw_seconds"], 3)
+
+def report(times: dict[str, list[float]], args: argparse.Namespace, cifar_data: str) -> None:
+    result: dict = {key: round(statistics.median(values), 3) for key, values in times.items()}
+    for model in MODELS:
+        ratio = result[f"{model}_proj_seconds"] / result[f"{model}_raw_seconds"]
+        result[f"{model}_overhead_ratio"] = round(ratio, 3)
     result["inmemory_speedup"] = round(
         result["mlp_per_sample_seconds"] / result["mlp_proj_seconds"], 3
     )
     result.update(
-        repeats=repeats, quick=args.quick, torch=torch.__version__, threads=torch.get_num_threads()
+        repeats=1 if args.quick else args.repeats,
+        quick=args.quick,
+        cifar_data=cifar_data,
+        torch=torch.__version__,
+        threads=torch.get_num_threads(),
     )
     print("| model | raw loop | proj fit | per-sample loop | proj / raw |")
     print("|---|---|---|---|---|")
@@ -223,9 +298,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{f'{per_sample:.2f} s' if per_sample else '-'} | {result[f'{model}_overhead_ratio']:.2f}x |"
         )
     print(f"in-memory speedup (per-sample / proj, MLP): {result['inmemory_speedup']:.2f}x")
+    print(f"CIFAR-2 data: {cifar_data}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
-    return 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from proj.cli import main as proj
 from tests.conftest import REPO, tiny_data_args
@@ -100,3 +101,27 @@ def test_results_script_builds_tables_curves_and_the_readme_section(tiny_data_di
         and "(docs/results/time_to_accuracy.png)" in readme
         and readme.endswith("end\n")
     )
+
+
+def test_benchmark_times_every_model_both_ways(tiny_data_dir, tmp_path, monkeypatch):
+    """Each model's raw loop and proj run (a few steps) on tiny data; CIFAR-2 on a stand-in."""
+    import runpy
+
+    benchmark = runpy.run_path(str(REPO / "scripts" / "benchmark.py"), run_name="benchmark")
+    for spec in benchmark["MODELS"].values():  # the functions share this dict
+        monkeypatch.setitem(spec, "val_size", 64)
+    benchmark["write_standin_cifar10"](tmp_path, per_file=2000)
+    cifar2 = benchmark["_datamodule"]("cifar2_net", str(tmp_path))
+    train, val = cifar2.splits["train"][1], cifar2.splits["val"][1]
+    assert len(train) + len(val) == 5 * 400  # classes 0 and 2: a fifth of each file
+    assert len(val) == 64
+    assert torch.bincount(train, minlength=2).min() > 0
+    # proj finds the timer by class path
+    monkeypatch.setattr(
+        sys.modules["__main__"], "StepWindow", benchmark["StepWindow"], raising=False
+    )
+    for model in benchmark["MODELS"]:
+        data_dir = str(tmp_path) if model.startswith("cifar") else str(tiny_data_dir)
+        for way in ("raw", "proj"):
+            seconds_per_step = benchmark["WAYS"][way](model, data_dir, 3, 1)
+            assert 0 < seconds_per_step < 10, (model, way)
