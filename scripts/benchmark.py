@@ -5,6 +5,9 @@ real Fashion-MNIST training split, and the course's CIFAR-2 `Net` (batch 64, SGD
 times one training epoch two or three ways, each in a fresh process, interleaved,
 median of `--repeats`:
   raw        a plain loop over pre-made in-memory uint8 batches (the limit)
+  lightning  the same loop as a bare LightningModule (manual optimization) in a bare
+             Trainer: no logger, checkpoints, progress or callbacks -- what Lightning's
+             loop itself costs
   proj       `python -m proj fit` with the shipped defaults: TensorBoard logger,
              checkpointing, progress bar, training metrics (training epoch only)
   per_sample a plain loop over torchvision's FashionMNIST + ToTensor + Normalize +
@@ -13,8 +16,9 @@ median of `--repeats`:
     python scripts/benchmark.py --quick --json b.json     # under 2 minutes
     python scripts/benchmark.py --repeats 5 --json b.json
 
-Ratios: mlp_overhead_ratio = proj / raw (MLP), cnn_overhead_ratio and
-cifar2_net_overhead_ratio likewise, inmemory_speedup = per_sample / proj (MLP). A full run
+Everything runs on the CPU. Ratios: mlp_overhead_ratio = proj / raw (MLP),
+cnn_overhead_ratio and cifar2_net_overhead_ratio likewise, mlp_lightning_ratio =
+lightning / raw, inmemory_speedup = per_sample / proj (MLP). A full run
 times whole epochs (proj's with its end-of-epoch validation batch and checkpoints).
 `--quick` times the steady state of the first batches (from step 20 to the model's
 `quick_steps`, the same window for every way) and scales it to an epoch, so one-time
@@ -116,17 +120,55 @@ def _train(net: nn.Module, optimizer: torch.optim.Optimizer, batches, warmup: in
     return (time.perf_counter() - start) / steps
 
 
-def time_raw(model: str, data_dir: str, limit: int | None, warmup: int) -> float:
+def _normalized_batches(model: str, data_dir: str, limit: int | None) -> list:
+    """Pre-made uint8 batches of the epoch, normalised as they are taken (a generator)."""
     dm = _datamodule(model, data_dir)
-    batches = list(dm.train_dataloader())[:limit]  # pre-made uint8 batches
+    batches = list(dm.train_dataloader())[:limit]
     mean, std = (torch.tensor(v).view(1, -1, 1, 1) for v in dm.normalization)
 
-    def prepared():
-        for images, labels in batches:
-            yield (images.float().div_(255) - mean) / std, labels
+    class Normalized:
+        def __iter__(self):
+            for images, labels in batches:
+                yield (images.float().div_(255) - mean) / std, labels
 
+        def __len__(self) -> int:
+            return len(batches)
+
+    return Normalized()
+
+
+def time_raw(model: str, data_dir: str, limit: int | None, warmup: int) -> float:
     net = _net(model)
-    return _train(net, _optimizer(model, net.parameters()), prepared(), warmup)
+    batches = _normalized_batches(model, data_dir, limit)
+    return _train(net, _optimizer(model, net.parameters()), batches, warmup)
+
+
+def time_lightning(model: str, data_dir: str, limit: int | None, warmup: int) -> float:
+    import lightning as L
+
+    class Bare(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = _net(model)
+            self.loss_fn = nn.CrossEntropyLoss()
+            self.automatic_optimization = False
+
+        def training_step(self, batch, batch_idx: int) -> None:
+            optimizer = self.optimizers()
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(self.loss_fn(self.net(batch[0]), batch[1]))
+            optimizer.step()
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return _optimizer(model, self.parameters())
+
+    timer = StepWindow(warmup)
+    trainer = L.Trainer(
+        accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
+    )  # fmt: skip
+    trainer.fit(Bare(), train_dataloaders=_normalized_batches(model, data_dir, limit))
+    return timer.seconds_per_step
 
 
 def time_per_sample(model: str, data_dir: str, limit: int | None, warmup: int) -> float:
@@ -170,7 +212,7 @@ def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> floa
         args = [
             "fit", "--config", str(REPO / "configs" / spec["config"]),
             "--logs_dir", logs, "--experiment", "benchmark", "--test_after_fit", "false",
-            "--trainer.max_epochs", "1", "--trainer.callbacks", "[]",
+            "--trainer.max_epochs", "1", "--trainer.callbacks", "[]", "--trainer.accelerator", "cpu",
             "--trainer.limit_val_batches", "1", "--trainer.num_sanity_val_steps", "0",
             "--data.init_args.data_dir", data_dir, "--data.init_args.batch_size", str(spec["batch"]),
             "--data.init_args.val_size", str(spec["val_size"]),
@@ -199,7 +241,12 @@ def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> floa
     return metrics["train_epoch_seconds"][0] / metrics["global_step"]
 
 
-WAYS = {"raw": time_raw, "proj": time_proj, "per_sample": time_per_sample}
+WAYS = {
+    "raw": time_raw,
+    "lightning": time_lightning,
+    "proj": time_proj,
+    "per_sample": time_per_sample,
+}
 
 
 def worker(way: str, model: str, data_dir: str, limit: int | None) -> None:
@@ -260,8 +307,8 @@ def measure(args: argparse.Namespace) -> dict[str, list[float]]:
     for _ in range(1 if args.quick else args.repeats):
         for model, spec in MODELS.items():
             for way in WAYS:
-                if way == "per_sample" and model != "mlp":
-                    continue  # the data path is compared on the MLP, where it matters most
+                if way in ("per_sample", "lightning") and model != "mlp":
+                    continue  # compared on the MLP, where the per-step costs matter most
                 limit = spec["quick_steps"] if args.quick else 0
                 command = [sys.executable, __file__, "--data-dir", args.data_dir,
                            "--cifar-dir", args.cifar_dir, "--worker", way, model, str(limit)]  # fmt: skip
@@ -279,6 +326,9 @@ def report(times: dict[str, list[float]], args: argparse.Namespace, cifar_data: 
     for model in MODELS:
         ratio = result[f"{model}_proj_seconds"] / result[f"{model}_raw_seconds"]
         result[f"{model}_overhead_ratio"] = round(ratio, 3)
+    result["mlp_lightning_ratio"] = round(
+        result["mlp_lightning_seconds"] / result["mlp_raw_seconds"], 3
+    )
     result["inmemory_speedup"] = round(
         result["mlp_per_sample_seconds"] / result["mlp_proj_seconds"], 3
     )
@@ -289,14 +339,16 @@ def report(times: dict[str, list[float]], args: argparse.Namespace, cifar_data: 
         torch=torch.__version__,
         threads=torch.get_num_threads(),
     )
-    print("| model | raw loop | proj fit | per-sample loop | proj / raw |")
-    print("|---|---|---|---|---|")
+
+    def cell(key: str) -> str:
+        return f"{result[key]:.2f} s" if key in result else "-"
+
+    print("| model | raw loop | bare Lightning | proj fit | per-sample loop | proj / raw |")
+    print("|---|---|---|---|---|---|")
     for model in MODELS:
-        per_sample = result.get(f"{model}_per_sample_seconds")
-        print(
-            f"| {model} | {result[f'{model}_raw_seconds']:.2f} s | {result[f'{model}_proj_seconds']:.2f} s | "
-            f"{f'{per_sample:.2f} s' if per_sample else '-'} | {result[f'{model}_overhead_ratio']:.2f}x |"
-        )
+        ways = " | ".join(cell(f"{model}_{way}_seconds") for way in WAYS)
+        print(f"| {model} | {ways} | {result[f'{model}_overhead_ratio']:.2f}x |")
+    print(f"bare Lightning / raw (MLP): {result['mlp_lightning_ratio']:.2f}x")
     print(f"in-memory speedup (per-sample / proj, MLP): {result['inmemory_speedup']:.2f}x")
     print(f"CIFAR-2 data: {cifar_data}")
     if args.json:

@@ -122,6 +122,6 @@ def test_benchmark_times_every_model_both_ways(tiny_data_dir, tmp_path, monkeypa
     )
     for model in benchmark["MODELS"]:
         data_dir = str(tmp_path) if model.startswith("cifar") else str(tiny_data_dir)
-        for way in ("raw", "proj"):
+        for way in ("raw", "lightning", "proj") if model == "mlp" else ("raw", "proj"):
             seconds_per_step = benchmark["WAYS"][way](model, data_dir, 3, 1)
             assert 0 < seconds_per_step < 10, (model, way)
