@@ -120,26 +120,25 @@ def _train(net: nn.Module, optimizer: torch.optim.Optimizer, batches, warmup: in
     return (time.perf_counter() - start) / steps
 
 
-def _normalized_batches(model: str, data_dir: str, limit: int | None) -> list:
-    """Pre-made uint8 batches of the epoch, normalised as they are taken (a generator)."""
-    dm = _datamodule(model, data_dir)
-    batches = list(dm.train_dataloader())[:limit]
-    mean, std = (torch.tensor(v).view(1, -1, 1, 1) for v in dm.normalization)
+class NormalizedBatches:
+    """Pre-made uint8 batches of the epoch, normalised as each is taken, as a loop would."""
 
-    class Normalized:
-        def __iter__(self):
-            for images, labels in batches:
-                yield (images.float().div_(255) - mean) / std, labels
+    def __init__(self, model: str, data_dir: str, limit: int | None) -> None:
+        dm = _datamodule(model, data_dir)
+        self.batches = list(dm.train_dataloader())[:limit]
+        self.mean, self.std = (torch.tensor(v).view(1, -1, 1, 1) for v in dm.normalization)
 
-        def __len__(self) -> int:
-            return len(batches)
+    def __iter__(self):
+        for images, labels in self.batches:
+            yield (images.float().div_(255) - self.mean) / self.std, labels
 
-    return Normalized()
+    def __len__(self) -> int:
+        return len(self.batches)
 
 
 def time_raw(model: str, data_dir: str, limit: int | None, warmup: int) -> float:
     net = _net(model)
-    batches = _normalized_batches(model, data_dir, limit)
+    batches = NormalizedBatches(model, data_dir, limit)
     return _train(net, _optimizer(model, net.parameters()), batches, warmup)
 
 
@@ -167,7 +166,7 @@ def time_lightning(model: str, data_dir: str, limit: int | None, warmup: int) ->
         accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
     )  # fmt: skip
-    trainer.fit(Bare(), train_dataloaders=_normalized_batches(model, data_dir, limit))
+    trainer.fit(Bare(), train_dataloaders=NormalizedBatches(model, data_dir, limit))
     return timer.seconds_per_step
 
 
