@@ -61,9 +61,8 @@ class RunSummary(Callback):
             return
         metrics = _metrics(trainer, "val/")
         if trainer.state.fn == "fit":
-            seconds = round(time.perf_counter() - self._fit_start, 2)  # time-to-accuracy
             entry = {"epoch": trainer.current_epoch, "step": trainer.global_step, **metrics}
-            entry["seconds"] = seconds
+            entry["seconds"] = round(time.perf_counter() - self._fit_start, 2)  # time to acc
             self.summary["val_history"].append(entry)  # written each epoch: a killed run keeps it
         else:
             self.summary["validate"] = metrics
