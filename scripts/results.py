@@ -28,7 +28,6 @@ from proj.plots import time_to_accuracy_figure, training_curves_figure
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 GROUP_KINDS = {"-seeds": "seeds", "-kfold": "folds", "-sweep": "sweep"}
 CURVE_TAGS = ("train/loss_epoch", "val/loss", "train/acc", "val/acc")
-TIME_TO_ACCURACY = "time_to_accuracy"  # its PNG's name: no experiment is called that
 
 
 @dataclass
@@ -106,6 +105,11 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.fmean(values):.4f} +- {std:.4f}"
 
 
+def _group_kind(experiment: str) -> str | None:
+    """ "seeds", "folds" or "sweep" for an experiment of repeated runs; None for a single one."""
+    return next((kind for suffix, kind in GROUP_KINDS.items() if experiment.endswith(suffix)), None)
+
+
 def groups_table(runs: list[Run]) -> str | None:
     """Seed sets, fold sets and sweeps: mean +- std over their runs and the best one.
 
@@ -113,7 +117,7 @@ def groups_table(runs: list[Run]) -> str | None:
     """
     groups: dict[str, list[Run]] = {}
     for run in runs:
-        if any(run.experiment.endswith(suffix) for suffix in GROUP_KINDS):
+        if _group_kind(run.experiment):
             groups.setdefault(run.experiment, []).append(run)
     if not groups:
         return None
@@ -122,7 +126,7 @@ def groups_table(runs: list[Run]) -> str | None:
         "|---|---|---:|---:|---:|---|",
     ]
     for experiment, members in groups.items():
-        kind = next(k for s, k in GROUP_KINDS.items() if experiment.endswith(s))
+        kind = _group_kind(experiment)
         vals = [(r, r.best_val()) for r in members if r.best_val()]
         tests = [r.test()[1] for r in members if r.test()]
         best = ""
@@ -182,44 +186,54 @@ def accuracy_over_time(run: Run) -> list[tuple[float, float]]:
     return [(e["seconds"], e["val/acc"]) for e in history if "seconds" in e and "val/acc" in e]
 
 
-def _single_runs(runs: list[Run]) -> dict[str, Run]:
-    """The newest run of each experiment that is not a seed set, fold set or sweep."""
-    newest = _newest(runs).items()
-    return {e: r for e, r in newest if not any(e.endswith(suffix) for suffix in GROUP_KINDS)}
+def accuracy_curves(runs: list[Run]) -> dict[str, list[tuple[float, float]]]:
+    """(seconds, val/acc) of the newest run of each experiment that is not a seed set,
+    fold set or sweep, where it recorded them."""
+    curves = {
+        experiment: accuracy_over_time(run)
+        for experiment, run in _newest(runs).items()
+        if _group_kind(experiment) is None
+    }
+    return {experiment: points for experiment, points in curves.items() if points}
 
 
-def time_to_accuracy_table(runs: list[Run], targets: list[float]) -> str | None:
-    """Fit seconds until val/acc first reached each target, newest run of each experiment."""
-    rows = {e: accuracy_over_time(r) for e, r in _single_runs(runs).items()}
-    rows = {e: points for e, points in rows.items() if points}
-    if not rows or not targets:
+def time_to_accuracy_table(
+    curves: dict[str, list[tuple[float, float]]], targets: list[float]
+) -> str | None:
+    """Fit seconds until val/acc first reached each target, one row per curve."""
+    if not curves or not targets:
         return None
     header = " | ".join(f"val/acc >= {t:g}" for t in targets)
     lines = [
         f"| experiment | {header} | best val/acc |",
         "|---" + "|---:" * (len(targets) + 1) + "|",
     ]
-    for experiment, points in rows.items():
+    for experiment, points in curves.items():
         reached = [next((f"{sec:.0f} s" for sec, acc in points if acc >= t), "-") for t in targets]
         best = max(acc for _, acc in points)
         lines.append(f"| {experiment} | {' | '.join(reached)} | {best:.4f} |")
     return "\n".join(lines)
 
 
-def draw_time_to_accuracy(runs: list[Run], targets: list[float], out: Path) -> Path | None:
-    found = {e: accuracy_over_time(r) for e, r in _single_runs(runs).items()}
-    found = {e: points for e, points in found.items() if points}
-    if not found:
+def draw_time_to_accuracy(
+    curves: dict[str, list[tuple[float, float]]], targets: list[float], out: Path
+) -> Path | None:
+    if not curves:
         return None
-    png = _png(out, TIME_TO_ACCURACY)
-    time_to_accuracy_figure(found, targets).savefig(png, dpi=100)
+    png = _png(out, "time_to_accuracy")
+    time_to_accuracy_figure(curves, targets).savefig(png, dpi=100)
     return png
 
 
 def markdown(
-    runs: list[Run], pictures: dict[str, Path], relative_to: Path, targets: list[float]
+    runs: list[Run],
+    pictures: dict[str, Path],
+    timing: str | None,
+    timing_plot: Path | None,
+    relative_to: Path,
 ) -> str:
-    """`pictures`: the training curves by experiment, and the time-to-accuracy plot."""
+    """The tables, with `pictures` (training curves by experiment) and the timing plot
+    linked relative to `relative_to`."""
 
     def link(png: Path) -> str:
         return png.resolve().relative_to(relative_to.resolve()).as_posix()
@@ -228,13 +242,10 @@ def markdown(
     groups = groups_table(runs)
     if groups:
         parts += ["Repeated runs (seed sets, k-fold, sweeps):", groups]
-    timing = time_to_accuracy_table(runs, targets)
     if timing:
         parts += ["Time to accuracy (fit seconds when validation first reached it):", timing]
-    pictures = dict(pictures)
-    plot = pictures.pop(TIME_TO_ACCURACY, None)
-    if timing and plot:
-        parts.append(f"![validation accuracy against fit seconds]({link(plot)})")
+        if timing_plot:
+            parts.append(f"![validation accuracy against fit seconds]({link(timing_plot)})")
     if pictures:
         links = [f"[{experiment}]({link(png)})" for experiment, png in pictures.items()]
         parts.append("Training curves (newest run of each): " + ", ".join(links))
@@ -267,14 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
     pictures = draw_curves(runs, args.out)
-    plot = draw_time_to_accuracy(runs, args.targets, args.out)
-    if plot:
-        pictures[TIME_TO_ACCURACY] = plot
-    page = markdown(runs, pictures, args.out, args.targets)
+    curves = accuracy_curves(runs)
+    timing = time_to_accuracy_table(curves, args.targets)
+    plot = draw_time_to_accuracy(curves, args.targets, args.out)
+    page = markdown(runs, pictures, timing, plot, args.out)
     (args.out / "results.md").write_text(page)
     print(page)
     if args.readme:
-        replace_section(args.readme, markdown(runs, pictures, args.readme.parent, args.targets))
+        replace_section(args.readme, markdown(runs, pictures, timing, plot, args.readme.parent))
         print(f"updated {args.readme}")
     return 0
 
