@@ -29,6 +29,7 @@ what the pixels show. The JSON says which (`cifar_data`).
 """
 
 import argparse
+import functools
 import importlib
 import json
 import pickle
@@ -95,6 +96,7 @@ def _optimizer(model: str, params) -> torch.optim.Optimizer:
     return _class(spec["optimizer"])(params, **spec["optimizer_args"])
 
 
+@functools.cache  # a worker reads its data once: for its batches and its epoch length
 def _datamodule(model: str, data_dir: str):
     from proj.data import CIFAR2DataModule, FashionMNISTDataModule
 
