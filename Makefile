@@ -7,12 +7,19 @@ CONFIG ?= configs/fashion_mnist/mlp.yaml
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup data train test lint format
+.PHONY: setup setup-dev data train test test-fast lint format
 
+# Training needs only the package; the tests add the dev extras (pytest, ruff, and the
+# ONNX and Optuna extras the tests cover).
 setup: $(VENV)/.installed data
+setup-dev: $(VENV)/.installed-dev data
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install -e ".[dev]"
 	touch $@
 
@@ -30,13 +37,17 @@ data:
 train: setup
 	$(BIN)/python -m proj fit --config $(CONFIG)
 
-test: setup
+test: setup-dev
 	$(BIN)/python -m pytest
 
-lint: $(VENV)/.installed
+# a subset under a minute: no test marked slow
+test-fast: setup-dev
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(VENV)/.installed
+format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .

@@ -45,6 +45,8 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch import nn
 
+from proj.script_args import ScriptParser
+
 REPO = Path(__file__).resolve().parents[1]
 MODELS = {
     "mlp": {
@@ -273,12 +275,12 @@ def write_standin_cifar10(data_dir: Path, per_file: int = 10_000) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ScriptParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="part of an epoch, 1 repeat (< 2 min)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--data-dir", default="data", help="Fashion-MNIST's folder")
-    parser.add_argument("--cifar-dir", default="data", help=f"the folder holding {CIFAR_FOLDER}/")
+    parser.add_argument("--data_dir", default="data", help="Fashion-MNIST's folder")
+    parser.add_argument("--cifar_dir", default="data", help=f"the folder holding {CIFAR_FOLDER}/")
     parser.add_argument(
         "--worker", nargs=3, metavar=("WAY", "MODEL", "LIMIT"), help=argparse.SUPPRESS
     )
@@ -311,8 +313,8 @@ def measure(args: argparse.Namespace) -> dict[str, list[float]]:
                 if way in ("per_sample", "lightning") and model != "mlp":
                     continue  # compared on the MLP, where the per-step costs matter most
                 limit = spec["quick_steps"] if args.quick else 0
-                command = [sys.executable, __file__, "--data-dir", args.data_dir,
-                           "--cifar-dir", args.cifar_dir, "--worker", way, model, str(limit)]  # fmt: skip
+                command = [sys.executable, __file__, "--data_dir", args.data_dir,
+                           "--cifar_dir", args.cifar_dir, "--worker", way, model, str(limit)]  # fmt: skip
                 done = subprocess.run(command, capture_output=True, text=True, check=False)
                 if done.returncode != 0:
                     sys.exit(f"{way} {model} failed:\n{done.stderr[-3000:]}")

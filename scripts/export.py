@@ -1,8 +1,8 @@
 """Export a trained classifier to TorchScript and ONNX and check them against PyTorch.
 
-    python scripts/export.py --config configs/fashion_mnist/mlp.yaml --ckpt best
+    python scripts/export.py --config configs/fashion_mnist/mlp.yaml --ckpt_path best
 
-`--ckpt` is a checkpoint file or `best`/`last` of the config's experiment (as in
+`--ckpt_path` is a checkpoint file or `best`/`last` of the config's experiment (as in
 `python -m proj test --ckpt_path best`). The files go to `<run>/export/` (or `--out`):
 `model.torchscript.pt`, `model.onnx` and `model.json`. The exported network takes float
 images in [0, 1] and returns logits; the normalisation is folded in. Each export is run
@@ -10,7 +10,6 @@ on real test batches and its largest absolute difference to PyTorch's logits pri
 above `--tolerance` the script fails. ONNX needs the `export` extra.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -28,14 +27,17 @@ from proj.export import (
     write_model_card,
 )
 from proj.runs import experiment_name, resolve_checkpoint
+from proj.script_args import ScriptParser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ckpt", required=True, help="checkpoint file, or best / last")
+    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--ckpt_path", old=["--ckpt"], required=True, help="checkpoint file, or best / last"
+    )
     parser.add_argument("--config", action="append", default=[], help="names the experiment")
     parser.add_argument("--experiment", help="instead of --config: fashion_mnist/mlp, ...")
-    parser.add_argument("--logs-dir", default="logs")
+    parser.add_argument("--logs_dir", default="logs")
     parser.add_argument("--out", type=Path, help="default: <run folder>/export")
     parser.add_argument(
         "--formats", nargs="+", choices=["torchscript", "onnx"], default=["torchscript", "onnx"]
@@ -44,17 +46,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=1e-4)
     args = parser.parse_args(argv)
 
-    checkpoint = Path(args.ckpt)
-    if args.ckpt in ("best", "last"):
+    checkpoint = Path(args.ckpt_path)
+    if args.ckpt_path in ("best", "last"):
         if not (args.experiment or args.config):
-            parser.error("--ckpt best/last needs --config or --experiment")
+            parser.error("--ckpt_path best/last needs --config or --experiment")
         experiment = args.experiment or experiment_name(args.config)
         try:
-            checkpoint = resolve_checkpoint(args.logs_dir, experiment, args.ckpt)
+            checkpoint = resolve_checkpoint(args.logs_dir, experiment, args.ckpt_path)
         except ProjError as err:
             parser.error(str(err))
     elif not checkpoint.is_file():
-        parser.error(f"--ckpt {checkpoint}: no such file")
+        parser.error(f"--ckpt_path {checkpoint}: no such file")
     print(f"checkpoint: {checkpoint}")
 
     module = L.LightningModule.load_from_checkpoint(checkpoint, map_location="cpu")

@@ -9,7 +9,6 @@ Fashion-MNIST DataModule finds it): by default Sneaker (label 0) vs Ankle boot
     python -m proj fit --config configs/catdog/cnn.yaml
 """
 
-import argparse
 import csv
 import sys
 from pathlib import Path
@@ -17,14 +16,15 @@ from pathlib import Path
 from PIL import Image
 
 from proj.data import FashionMNISTDataModule
+from proj.script_args import ScriptParser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ScriptParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("data/fashion_pair"))
-    parser.add_argument("--data-dir", default="data", help="where Fashion-MNIST is (or goes)")
+    parser.add_argument("--data_dir", default="data", help="where Fashion-MNIST is (or goes)")
     parser.add_argument("--classes", type=int, nargs=2, default=[7, 9], help="Fashion-MNIST labels")
-    parser.add_argument("--train-per-class", type=int, default=1000)
+    parser.add_argument("--train_per_class", type=int, default=1000)
     parser.add_argument("--force", action="store_true", help="overwrite an existing export")
     args = parser.parse_args(argv)
 

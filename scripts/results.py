@@ -12,7 +12,6 @@ loss and accuracy curves per epoch, read from its TensorBoard events, go to a PN
 `<!-- results:end -->` in FILE with the tables and links to the PNGs.
 """
 
-import argparse
 import json
 import re
 import statistics
@@ -24,6 +23,7 @@ from typing import Any
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from proj.plots import time_to_accuracy_figure, training_curves_figure
+from proj.script_args import ScriptParser
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 GROUP_KINDS = {"-seeds": "seeds", "-kfold": "folds", "-sweep": "sweep"}
@@ -262,8 +262,8 @@ def replace_section(readme: Path, content: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--logs-dir", type=Path, default=Path("logs"))
+    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--logs_dir", type=Path, default=Path("logs"))
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--readme", type=Path, help="fill this file's results section")
     parser.add_argument(

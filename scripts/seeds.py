@@ -7,13 +7,13 @@ Each seed is an ordinary `python -m proj fit` run, in its own folder under
 the per-seed numbers and the summary.
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 from proj.cli import main as proj
 from proj.runs import experiment_name, mean_std, newest_metrics
+from proj.script_args import ScriptParser
 
 
 def run_metrics(metrics: dict) -> dict[str, float]:
@@ -49,10 +49,10 @@ def config_args(configs: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     own, overrides = split_argv(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ScriptParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", action="append", required=True, help="repeatable")
     parser.add_argument("--seeds", type=int, nargs="+", required=True)
-    parser.add_argument("--logs-dir", default="logs")
+    parser.add_argument("--logs_dir", default="logs")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(own)
 

@@ -21,7 +21,6 @@ to `best.yaml` there, runnable with `python -m proj fit --config .../best.yaml`.
 the `sweep` extra: pip install -e '.[sweep]'.
 """
 
-import argparse
 import fcntl
 import json
 import sys
@@ -34,6 +33,7 @@ from proj.callbacks.optuna_pruning import make_pruner
 from proj.cli import ProjCLI
 from proj.cli import main as proj
 from proj.runs import experiment_name
+from proj.script_args import ScriptParser
 from seeds import config_args, split_argv
 
 try:
@@ -150,7 +150,7 @@ def write_best(study: optuna.Study, folder: Path, experiment: str) -> Path | Non
 
 def main(argv: list[str] | None = None) -> int:
     own, overrides = split_argv(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ScriptParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", action="append", required=True, help="repeatable")
     parser.add_argument("--space", type=Path, required=True)
     parser.add_argument("--trials", type=int, required=True, help="finished trials wanted in all")
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--direction", choices=["maximize", "minimize"], default="maximize")
     parser.add_argument("--pruner", choices=["median", "none"], default="median")
     parser.add_argument("--seed", type=int, default=0, help="the sampler's seed")
-    parser.add_argument("--logs-dir", default="logs")
+    parser.add_argument("--logs_dir", default="logs")
     args = parser.parse_args(own)
     space = read_space(args.space)
 

@@ -29,7 +29,7 @@ def test_export_round_trip_matches_pytorch(tiny_data_dir, model):
     main(["fit", "--config", config, *tiny_data_args(tiny_data_dir), *QUIET, *tta,
           "--trainer.max_epochs", "1", "--test_after_fit", "false"])  # fmt: skip
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "export.py"), "--config", config, "--ckpt", "best"],
+        [sys.executable, str(REPO / "scripts" / "export.py"), "--config", config, "--ckpt_path", "best"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
@@ -63,7 +63,7 @@ def test_export_round_trip_matches_pytorch(tiny_data_dir, model):
 def test_export_without_a_run_says_so():
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "export.py"), "--experiment", "nothing/here",
-         "--ckpt", "best"], capture_output=True, text=True, timeout=120,
+         "--ckpt_path", "best"], capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2 and "nothing/here" in result.stderr
 

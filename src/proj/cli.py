@@ -12,6 +12,7 @@ checkpoint's folder; a run that fails before its first step leaves no folder beh
 input errors are printed as one message, without a traceback.
 """
 
+import logging
 import os
 import shutil
 import sys
@@ -20,11 +21,19 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import lightning as L
-from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, ModelSummary
+from lightning.pytorch.callbacks import (
+    EarlyStopping,
+    LearningRateMonitor,
+    ModelCheckpoint,
+    ModelSummary,
+)
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
+# Imported so that `--model ImageClassifier`, `--data FashionMNISTDataModule` and
+# `--model.net FashionCNN` work as short names and `--help` lists them.
+from proj import data, models, tasks  # noqa: F401
 from proj.callbacks import (
     ExampleInput,
     LineProgress,
@@ -35,7 +44,8 @@ from proj.callbacks import (
     ThrottledRichProgressBar,
 )
 from proj.callbacks.step_hooks import skip_noop_batch_hooks
-from proj.errors import ProjError
+from proj.errors import ConfigError, ProjError, brief
+from proj.parser import PROG, ProjArgumentParser, config_files, yaml_syntax_error
 from proj.runs import (
     check_checkpoint,
     experiment_name,
@@ -51,6 +61,7 @@ class ProjCLI(LightningCLI):
     def __init__(self, args: list[str] | None = None, **kwargs: Any) -> None:
         ProjCLI.current = self
         self.reserved_run: Path | None = None
+        self.created_dirs: list[Path] = []
         self.resume_version: int | None = None
         self.resume_step = 0
         kwargs.setdefault("trainer_defaults", {})
@@ -69,12 +80,14 @@ class ProjCLI(LightningCLI):
                 latest,
             ],
         )
+        kwargs.setdefault("parser_kwargs", {}).setdefault("prog", PROG)
         super().__init__(
             L.LightningModule,
             L.LightningDataModule,
             subclass_mode_model=True,
             subclass_mode_data=True,
             auto_configure_optimizers=False,
+            parser_class=ProjArgumentParser,
             args=args,
             **kwargs,
         )
@@ -84,7 +97,9 @@ class ProjCLI(LightningCLI):
             "--experiment",
             type=str | None,
             default=None,
-            help="Run folder name under logs_dir (default: the config's path inside configs/).",
+            help="Run folder name under logs_dir (default: the config's path inside configs/, "
+            "else its path from the working directory, without .yaml; a run's saved "
+            "config.yaml records it).",
         )
         parser.add_argument("--logs_dir", type=str, default="logs", help="Where run folders go.")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
@@ -116,6 +131,8 @@ class ProjCLI(LightningCLI):
             parser.add_argument(
                 "--top_k", type=int, default=1, help="Classes per row in predictions.csv."
             )
+        # Lightning's text describes its own in-process `best` and its cloud keywords.
+        parser._option_string_actions["--ckpt_path"].help = _CKPT_PATH_HELP[subcommand]
         return parser
 
     @property
@@ -127,7 +144,12 @@ class ProjCLI(LightningCLI):
         return self._subconfig.experiment or experiment_name(self._subconfig.config or [])
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        for path in config_files(sys.argv[1:] if args is None else list(args)):
+            if message := yaml_syntax_error(path):
+                parser.error(message)
         super().parse_arguments(parser, args)
+        # Recorded in the run's config.yaml, so rerunning that file continues this experiment.
+        self._subconfig.experiment = self._experiment()
         # Resolved here, before Lightning reads the model's hyperparameters from the
         # checkpoint file, so `best`/`last` behave exactly like the path they stand for.
         config = self._subconfig
@@ -152,10 +174,29 @@ class ProjCLI(LightningCLI):
                 )
 
     def before_instantiate_classes(self) -> None:
-        if self._subconfig.trainer.get("fast_dev_run"):
+        trainer = self._subconfig.trainer
+        if trainer.get("fast_dev_run"):
             # Lightning 2.6 still writes last.ckpt (into the working directory) at the end
             # of a fast_dev_run, which is meant to save nothing.
             self._subconfig.checkpoint.save_last = False
+        if trainer.get("overfit_batches") and trainer.get("callbacks"):
+            # Memorising a few batches runs to max_epochs; a config's other callbacks
+            # (finetuning, say) stay, so the check trains what the config trains.
+            kept = [c for c in trainer.callbacks if not _is_class(c, EarlyStopping)]
+            if len(kept) < len(trainer.callbacks):
+                rank_zero_info("overfit_batches: the config's EarlyStopping is left out")
+            trainer.callbacks = kept
+
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except Exception as err:
+            # jsonargparse reports a constructor's error inside a union-type error with
+            # the whole argument dump; the constructor's own message is the useful line.
+            cause = _input_error(err)
+            if cause is None:
+                raise
+            raise cause from None
 
     def _dump_config(self) -> None:
         super()._dump_config()
@@ -210,17 +251,26 @@ class ProjCLI(LightningCLI):
             return self.resume_version
         if config.trainer.get("fast_dev_run") or _launched_rank() != 0:
             return None  # fast_dev_run writes nothing; other ranks log into rank 0's folder
+        root = Path(config.logs_dir) / self._experiment()
+        self.created_dirs = [p for p in (root, *root.parents) if not p.exists()]  # deepest first
         version = reserve_version(config.logs_dir, self._experiment())
-        self.reserved_run = Path(config.logs_dir) / self._experiment() / f"version_{version}"
+        self.reserved_run = root / f"version_{version}"
         return version
 
     def discard_unstarted_run(self) -> None:
-        """Remove the folder this process reserved if training never took a step."""
+        """Remove the folder this process reserved (and the empty folders above it that
+        it created) if training never took a step."""
         trainer = getattr(self, "trainer", None)
         if self.reserved_run is None or (trainer is not None and trainer.global_step > 0):
             return
-        if not (self.reserved_run / "checkpoints").exists():
-            shutil.rmtree(self.reserved_run, ignore_errors=True)
+        if (self.reserved_run / "checkpoints").exists():
+            return
+        shutil.rmtree(self.reserved_run, ignore_errors=True)
+        for folder in self.created_dirs:
+            try:
+                folder.rmdir()  # only if still empty: another run may have started there
+            except OSError:
+                break
 
     def after_fit(self) -> None:
         if not self._subconfig.test_after_fit or self.trainer.interrupted:
@@ -233,6 +283,59 @@ class ProjCLI(LightningCLI):
         else:
             rank_zero_info(f"Testing the best checkpoint: {best}")
         self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None)
+
+
+_CKPT_PATH_HELP = {
+    "fit": "Resume from a checkpoint: 'last' (or 'best') of the newest run of this "
+    "experiment on disk, or a file. A checkpoint of this experiment continues in its own "
+    "run folder.",
+    **dict.fromkeys(
+        ("validate", "test", "predict"),
+        "The weights to use: 'best' (by checkpoint.monitor) or 'last' of the newest run of "
+        "this experiment that has one, found in logs_dir/<experiment>/version_<n>/ by any "
+        "process, or a checkpoint file.",
+    ),
+}
+
+
+def _is_class(config: Any, cls: type) -> bool:
+    """Whether a callback given in a config (a class_path entry or an object) is a `cls`."""
+    if isinstance(config, cls):
+        return True
+    class_path = str(getattr(config, "class_path", ""))
+    return class_path.rsplit(".", 1)[-1] == cls.__name__
+
+
+def _input_error(err: BaseException) -> ProjError | None:
+    """The error in `err`'s chain that is about the input, as a ProjError; None if none is.
+
+    proj's own checks raise ProjErrors; a ValueError or TypeError that a library's
+    constructor raised (torchvision, torch) is about the value it was given too.
+    """
+    chain = []
+    while err is not None and err not in chain:
+        chain.append(err)
+        err = err.__cause__ or err.__context__
+    for cause in chain:
+        if isinstance(cause, ProjError):
+            return cause
+    innermost = chain[-1]
+    if len(chain) > 1 and isinstance(innermost, (ValueError, TypeError)):
+        return ConfigError(brief(innermost))
+    return None
+
+
+class _Quiet(logging.Filter):
+    """Drops Lightning's adverts and the notice our own ModelSummary callback causes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            message.startswith("💡 Tip:") or "Skipping setting a default `ModelSummary`" in message
+        )
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_Quiet())
 
 
 def _launched_rank() -> int:

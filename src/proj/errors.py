@@ -5,6 +5,10 @@ class ProjError(Exception):
     """Base of the errors whose message alone tells the user what to fix."""
 
 
+class ConfigError(ProjError, ValueError):
+    """A config value that is out of range or does not fit the others; the message names its key."""
+
+
 class DataNotFoundError(ProjError, FileNotFoundError):
     """A dataset's files are missing and cannot be downloaded."""
 

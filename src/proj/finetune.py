@@ -8,6 +8,8 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
+from proj.errors import ConfigError
+
 Strategy = Literal["no_freeze", "freeze", "freeze_unfreeze", "unfreeze_milestones"]
 
 
@@ -37,11 +39,11 @@ class Finetuning(BaseFinetuning):
     ) -> None:
         super().__init__()
         if strategy not in Strategy.__args__:
-            raise ValueError(
-                f"unknown finetuning strategy {strategy!r}; expected one of {Strategy.__args__}"
+            raise ConfigError(
+                f"Finetuning.strategy: unknown {strategy!r}; expected one of {Strategy.__args__}"
             )
         if milestones[0] > milestones[1]:
-            raise ValueError(f"milestones must be in order, got {milestones}")
+            raise ConfigError(f"Finetuning.milestones: must be in order, got {milestones}")
         self.strategy = strategy
         self.unfreeze_at_epoch = unfreeze_at_epoch
         self.milestones = milestones
@@ -80,7 +82,7 @@ class Finetuning(BaseFinetuning):
 def _backbone(pl_module: L.LightningModule) -> nn.Module:
     net = getattr(pl_module, "net", None)
     if net is None or not isinstance(getattr(net, "backbone", None), nn.Module):
-        raise ValueError(
+        raise ConfigError(
             f"finetuning needs a net with `backbone` and `head` (TorchvisionNet, FashionCNN, "
             f"ResNet34, ...); {type(net).__name__} has none"
         )

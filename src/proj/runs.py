@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
 from proj.errors import CheckpointError, RunNotFoundError, brief
 
@@ -23,19 +24,39 @@ _VERSION = re.compile(r"^version_(\d+)$")
 
 
 def experiment_name(config_paths: Sequence[str | os.PathLike]) -> str:
-    """`configs/fashion_mnist/mlp.yaml` -> `fashion_mnist/mlp`; outside `configs/`, the stem.
+    """The experiment a config names when it sets no `experiment` of its own.
 
-    The dataset folder is kept because stems repeat across datasets (`cnn.yaml`). With
-    several `--config` files, the first names the experiment (later ones are fragments).
+    `configs/fashion_mnist/mlp.yaml` -> `fashion_mnist/mlp` (the dataset folder is kept:
+    stems repeat across datasets). Outside `configs/`, the path from the working
+    directory (`a/mlp.yaml` -> `a/mlp`), or the absolute path for a file outside it, so
+    two different files never share runs. With several `--config` files, the first names
+    the experiment (later ones are fragments), unless one sets `experiment:` itself, as a
+    run's saved config.yaml does.
     """
     if not config_paths:
         return "default"
+    for config in reversed(config_paths):
+        named = _yaml_key(config, "experiment")
+        if named:
+            return str(named)
     path = Path(os.fspath(config_paths[0]))
     parts = path.with_suffix("").parts
     if "configs" in parts:
         inside = parts[len(parts) - parts[::-1].index("configs") :]
         return "/".join(inside)
-    return path.stem
+    absolute = path.resolve().with_suffix("")
+    if absolute.is_relative_to(Path.cwd().resolve()):
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    return "/".join(absolute.parts[1:])
+
+
+def _yaml_key(path: str | os.PathLike, key: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            content = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError):
+        return None  # the CLI reports unreadable configs
+    return content.get(key) if isinstance(content, dict) else None
 
 
 def run_dirs(logs_dir: str | Path, experiment: str) -> list[Path]:

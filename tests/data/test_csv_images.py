@@ -171,7 +171,7 @@ def test_imagenet_and_custom_normalisation(folder):
     custom.setup("fit")
     out, _ = custom.on_after_batch_transfer(batch, 0)
     assert torch.allclose(out, torch.full_like(out, 2.0))
-    with pytest.raises(ValueError, match="unknown data.normalize 'cifar'"):
+    with pytest.raises(ValueError, match="data.normalize: unknown 'cifar'"):
         _dm(folder, normalize="cifar")
 
 

@@ -130,7 +130,7 @@ def test_missing_files_after_prepare_are_reported(tiny_data_dir):
 def test_val_size_too_large_names_the_key(tiny_data_dir):
     dm = FashionMNISTDataModule(data_dir=str(tiny_data_dir), val_size=320)
     dm.prepare_data()
-    with pytest.raises(ValueError, match="data.val_size=320"):
+    with pytest.raises(ValueError, match="data.val_size: 320"):
         dm.setup("fit")
 
 
@@ -146,7 +146,7 @@ def test_class_subset_and_few_labels_per_class(tiny_data_dir):
         1,
     }
     assert len(dm.splits["test"][1]) == 24  # 12 of each class in the tiny test set
-    with pytest.raises(ValueError, match="data.classes \\[12\\] not in 0..9"):
+    with pytest.raises(ValueError, match="data.classes: \\[12\\] not in 0..9"):
         FashionMNISTDataModule(str(tiny_data_dir), classes=[1, 12])
     per_sample = _prepared(tiny_data_dir, classes=[5, 7], in_memory=False)
     with pytest.raises(ValueError, match="need data.in_memory: true"):
@@ -167,5 +167,5 @@ def test_resized_crop_augmentation_and_custom_statistics(tiny_data_dir):
     torch.testing.assert_close(out, torch.full_like(out, 2.0))  # (1 - 0.5) / 0.25 everywhere
     with pytest.raises(ValueError, match="needs data.image_size"):
         FashionMNISTDataModule(str(tiny_data_dir), augment="resized_crop")
-    with pytest.raises(ValueError, match="unknown data.augment 'mixup'"):
+    with pytest.raises(ValueError, match="data.augment: unknown 'mixup'"):
         FashionMNISTDataModule(str(tiny_data_dir), augment="mixup")

@@ -21,9 +21,9 @@ def test_folds_are_disjoint_cover_everything_and_keep_class_proportions():
 
 def test_bad_fold_settings_name_the_key():
     labels = torch.zeros(10, dtype=torch.int64)
-    with pytest.raises(ValueError, match="data.num_folds must be >= 2"):
+    with pytest.raises(ValueError, match="data.num_folds: must be >= 2"):
         stratified_fold(labels, 1, 0, 0)
-    with pytest.raises(ValueError, match=r"data.fold must be in 0..2, got 3"):
+    with pytest.raises(ValueError, match=r"data.fold: must be in 0..2, got 3"):
         stratified_fold(labels, 3, 3, 0)
 
 
@@ -53,5 +53,5 @@ def test_csv_datamodule_folds_after_the_test_split(tmp_path):
         assert len(dm.datasets["test"]) == 6 and len(dm.datasets["val"]) == 6
         files.append({r.file for r in dm.datasets["val"].rows})
     assert len(set.union(*files)) == 18  # the 18 non-test rows, each validated once
-    with pytest.raises(ValueError, match="num_folds and data.val_csv exclude each other"):
+    with pytest.raises(ValueError, match="num_folds, data.val_csv: they exclude each other"):
         CSVImageDataModule("x.csv", str(folder), num_folds=3, val_csv="v.csv")

@@ -8,6 +8,8 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from proj.errors import ConfigError
+
 
 class PredictionsCSV(BasePredictionWriter):
     """Rows of `id, target, pred, prob` (plus `pred_k, prob_k` up to `top_k`); for a
@@ -21,7 +23,7 @@ class PredictionsCSV(BasePredictionWriter):
     def __init__(self, top_k: int = 1) -> None:
         super().__init__(write_interval="epoch")
         if top_k < 1:
-            raise ValueError(f"top_k must be >= 1, got {top_k}")
+            raise ConfigError(f"top_k: must be >= 1, got {top_k}")
         self.top_k = top_k
         self.path: Path | None = None
 

@@ -11,6 +11,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 from torchvision.utils import make_grid
 
 from proj.data.batch_transforms import denormalize
+from proj.errors import ConfigError
 from proj.plots import confusion_matrix_figure
 
 
@@ -39,8 +40,8 @@ class TensorBoardViews(Callback):
         hparams: bool = True,
     ) -> None:
         if histograms_every_n_epochs < 0:
-            raise ValueError(
-                f"histograms_every_n_epochs must be >= 0, got {histograms_every_n_epochs}"
+            raise ConfigError(
+                f"views.histograms_every_n_epochs: must be >= 0, got {histograms_every_n_epochs}"
             )
         self.images = images
         self.max_images = max_images

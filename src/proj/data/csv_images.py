@@ -13,11 +13,11 @@ from torch.utils.data import DataLoader, Dataset
 from proj.data import batch_transforms as bt
 from proj.data.folds import stratified_fold
 from proj.data.image_files import load_rgb
-from proj.data.label_csv import Row, listing, read_label_csv
+from proj.data.label_csv import Row, listing, parse_label_csv
 from proj.data.presets import eval_preset, train_preset
 from proj.data.sampler import EpochSampler, per_sample_loader, shared_seed
 from proj.data.stats import channel_mean_std
-from proj.errors import DataFormatError, DataNotFoundError
+from proj.errors import ConfigError, DataFormatError, DataNotFoundError
 from proj.runs import write_json
 
 log = logging.getLogger(__name__)
@@ -46,13 +46,27 @@ class CSVImageDataset(Dataset):
 class CSVImageDataModule(L.LightningDataModule):
     """A CSV of `file name,label` rows plus a folder of images, split and checked up front.
 
-    Validation and test come from `val_csv` / `test_csv` when given, else from seeded
-    fractions of `csv_file`. `setup` reads every image once before training starts, so a
-    missing, unreadable or truncated file is reported then (all of them, with their CSV
-    lines), not mid-epoch; `on_bad_image: skip` drops them instead and logs which.
-    `num_folds`/`fold` make validation a stratified fold of the rows left after the test
-    split. `normalize` is "imagenet", "dataset" (the training split's own mean/std, computed once
-    and cached next to the CSV), "none", or `[[mean...], [std...]]`.
+    `setup` reads every image once before training starts, so a missing, unreadable or
+    truncated file is reported then (all of them, with their CSV lines), not mid-epoch.
+
+    Args:
+        csv_file: Rows of `file name,label` (a header is optional); the training rows.
+        image_dir: The folder the CSV's file names are relative to; never written to.
+        class_names: The classes in label order; labels may be indices or these names.
+        val_fraction: Seeded share of csv_file held out for validation (unless val_csv).
+        test_fraction: Seeded share of csv_file held out for testing (unless test_csv).
+        val_csv: A CSV of validation rows instead of val_fraction.
+        test_csv: A CSV of test rows instead of test_fraction.
+        image_size: Square size the images are cropped or resized to.
+        normalize: 'imagenet', 'dataset' (the training split's mean/std, computed once
+            and cached next to the CSV), 'none', or [[means], [stds]].
+        augment: RandomResizedCrop and flips in training; false: resize and center-crop.
+        batch_size: Images per batch (per process under DDP).
+        num_workers: DataLoader workers (None: some on a GPU machine, none on a CPU).
+        seed: The split's own seed; it does not move when seed_everything does.
+        on_bad_image: 'raise' stops on an unreadable image; 'skip' drops it and logs which.
+        num_folds: Validate on a stratified fold of the rows left after the test split.
+        fold: Which fold (0..num_folds-1) validates.
     """
 
     def __init__(
@@ -76,15 +90,17 @@ class CSVImageDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         if len(class_names) < 2:
-            raise ValueError(f"data.class_names needs at least 2 classes, got {list(class_names)}")
+            raise ConfigError(
+                f"data.class_names: needs at least 2 classes, got {list(class_names)}"
+            )
         for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
             if not 0 <= value < 1:
-                raise ValueError(f"data.{name} must be in [0, 1), got {value}")
+                raise ConfigError(f"data.{name}: must be in [0, 1), got {value}")
         if num_folds and val_csv:
-            raise ValueError("data.num_folds and data.val_csv exclude each other: pick one")
+            raise ConfigError("data.num_folds, data.val_csv: they exclude each other; pick one")
         if isinstance(normalize, str) and normalize not in ("imagenet", "dataset", "none"):
-            raise ValueError(
-                f"unknown data.normalize {normalize!r}; expected 'imagenet', 'dataset', 'none' "
+            raise ConfigError(
+                f"data.normalize: unknown {normalize!r}; expected 'imagenet', 'dataset', 'none' "
                 "or [[mean, ...], [std, ...]]"
             )
         self.save_hyperparameters()
@@ -108,7 +124,11 @@ class CSVImageDataModule(L.LightningDataModule):
         if self.datasets:
             return
         if not self.image_dir.is_dir():
-            raise DataNotFoundError(f"{self.image_dir}: image folder not found (data.image_dir)")
+            raise DataNotFoundError(
+                f"{self.image_dir}: image folder not found (data.image_dir). For the demo data "
+                "of configs/catdog/, run `python scripts/make_fashion_csv.py`; for your own "
+                "images, set data.image_dir and data.csv_file (scripts/make_csv.py writes the CSV)"
+            )
         splits = self._split_rows()
         for name, rows in splits.items():
             transform = train_preset(self.image_size, self.augment) if name == "train" else None
@@ -125,7 +145,7 @@ class CSVImageDataModule(L.LightningDataModule):
         n_test = 0 if self.test_csv else round(self.test_fraction * len(rows))
         n_val = 0 if self.val_csv or self.num_folds else round(self.val_fraction * len(rows))
         if n_test + n_val >= len(rows):
-            raise ValueError(f"{self.csv_file}: {len(rows)} rows leave nothing to train on")
+            raise ConfigError(f"{self.csv_file}: {len(rows)} rows leave nothing to train on")
         picked = [rows[i] for i in order]
         splits = {"test": picked[:n_test], "val": picked[n_test : n_test + n_val]}
         splits["train"] = picked[n_test + n_val :]
@@ -142,24 +162,32 @@ class CSVImageDataModule(L.LightningDataModule):
         return {name: r for name, r in splits.items() if r}
 
     def _checked(self, csv_file: Path) -> list[Row]:
-        """The CSV's rows whose images exist and decode; the others reported or skipped."""
-        rows = read_label_csv(csv_file, self.class_names)
+        """The CSV's rows whose images exist and decode; every bad row reported in one
+        message (bad columns, bad labels, missing and unreadable files), or unreadable
+        files skipped with `on_bad_image: skip`."""
+        rows, problems = parse_label_csv(csv_file, self.class_names)
         missing = [r for r in rows if not (self.image_dir / r.file).is_file()]
-        if missing:
-            raise DataNotFoundError(
-                f"{csv_file}: {len(missing)} image file(s) not found under {self.image_dir}:\n"
-                + listing([f"line {r.line}: {r.file}" for r in missing])
-            )
+        problems += [(r.line, f"line {r.line}: {r.file}: image file not found") for r in missing]
         bad = []
         for row in rows:
+            if row in missing:
+                continue
             try:
                 load_rgb(self.image_dir / row.file)
             except DataFormatError as err:
                 bad.append((row, str(err)))
-        if bad and self.on_bad_image == "raise":
+        if self.on_bad_image == "raise":
+            problems += [(r.line, f"line {r.line}: {message}") for r, message in bad]
+        if problems:
+            listed = listing([p for _, p in sorted(problems)])
+            if len(missing) == len(problems):
+                raise DataNotFoundError(
+                    f"{csv_file}: {len(missing)} image file(s) not found under "
+                    f"{self.image_dir}:\n{listed}"
+                )
             raise DataFormatError(
-                f"{csv_file}: {len(bad)} unreadable image(s) (data.on_bad_image: skip drops them):\n"
-                + listing([f"line {r.line}: {message}" for r, message in bad])
+                f"{csv_file}: {len(problems)} bad row(s) (image paths are under "
+                f"{self.image_dir}; data.on_bad_image: skip drops unreadable images):\n{listed}"
             )
         if bad:
             log.warning(
@@ -180,7 +208,9 @@ class CSVImageDataModule(L.LightningDataModule):
             return self._dataset_mean_std()
         mean, std = self.normalize
         if len(mean) != 3 or len(std) != 3:
-            raise ValueError(f"data.normalize must be [[3 means], [3 stds]], got {self.normalize}")
+            raise ConfigError(
+                f"data.normalize: must be [[3 means], [3 stds]], got {self.normalize}"
+            )
         return tuple(mean), tuple(std)
 
     def _dataset_mean_std(self) -> tuple[tuple[float, ...], tuple[float, ...]]:

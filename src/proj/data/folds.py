@@ -2,6 +2,8 @@
 
 import torch
 
+from proj.errors import ConfigError
+
 
 def stratified_fold(
     labels: torch.Tensor, num_folds: int, fold: int, seed: int
@@ -13,9 +15,9 @@ def stratified_fold(
     each class in the same proportion as the whole.
     """
     if num_folds < 2:
-        raise ValueError(f"data.num_folds must be >= 2, got {num_folds}")
+        raise ConfigError(f"data.num_folds: must be >= 2, got {num_folds}")
     if not 0 <= fold < num_folds:
-        raise ValueError(f"data.fold must be in 0..{num_folds - 1}, got {fold}")
+        raise ConfigError(f"data.fold: must be in 0..{num_folds - 1}, got {fold}")
     generator = torch.Generator().manual_seed(seed)
     val_parts, train_parts = [], []
     for label in torch.unique(labels).tolist():

@@ -13,6 +13,7 @@ from proj.data.folds import stratified_fold
 from proj.data.in_memory import InMemoryBatches
 from proj.data.sampler import EpochSampler, per_sample_loader, shared_seed
 from proj.data.tensor_dataset import TensorImageDataset
+from proj.errors import ConfigError
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -23,19 +24,28 @@ class ImageClassificationDataModule(L.LightningDataModule):
     Subclasses say what the data is (`class_names`, `mean`, `std`, `crop_padding`) and
     how to read it (`_read_split`); this class splits train/val with its own seeded
     generator (so the split does not move with the training seed), serves batches, and
-    normalises/augments/resizes whole batches on the device.
+    normalises/augments/resizes whole batches on the device. The per-sample path
+    (`in_memory: false`) yields the same batches for the same seeds (without resizing:
+    the two resizes round differently).
 
-    `num_folds`/`fold` replace the random validation split by fold `fold` of a stratified
-    k-fold split of the training file (`val_size` is then unused; the test split is never
-    touched). `classes` keeps a subset of the classes and `train_per_class` caps the training
-    labels per class (few-shot and transfer experiments; in-memory path only).
-
-    `in_memory=False` is the classic path: a per-sample Dataset and a DataLoader with
-    workers (`num_workers`; None: worker processes, pinned memory and persistent workers
-    on a GPU machine, none on a CPU-only one), where `image_size` is a per-sample
-    torchvision Resize; for the same seeds it
-    yields the same batches as the in-memory path (without resizing: the two resizes
-    round differently).
+    Args:
+        data_dir: Where the dataset's files are, or are downloaded to.
+        batch_size: Images per batch (per process under DDP).
+        val_size: Training images held out for validation, by a seeded split.
+        seed: The split's own seed; it does not move when seed_everything does.
+        num_workers: DataLoader workers of the per-sample path (None: some on a GPU
+            machine, none on a CPU-only one, where they fight the model for the cores).
+        in_memory: Decode once, batch by index, transform whole batches on the device;
+            false: a per-sample Dataset and DataLoader.
+        augment: true or 'crop_flip': random shifts and horizontal flips; 'resized_crop':
+            RandomResizedCrop to image_size and flips; false: none.
+        normalize: Subtract the dataset's mean and divide by its std.
+        image_size: Resize to this size (e.g. 224 for ImageNet backbones); None keeps it.
+        mean_std: [[means], [stds]] to normalise with instead of the dataset's own.
+        classes: Keep only these class indices, relabelled 0..K-1 in this order.
+        train_per_class: Keep at most this many training images per class (few-shot).
+        num_folds: Validate on a fold of a stratified k-fold split instead of val_size.
+        fold: Which fold (0..num_folds-1) validates.
     """
 
     class_names: tuple[str, ...] = ()
@@ -62,15 +72,17 @@ class ImageClassificationDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         if batch_size < 1:
-            raise ValueError(f"data.batch_size must be >= 1, got {batch_size}")
+            raise ConfigError(f"data.batch_size: must be >= 1, got {batch_size}")
         if val_size < 1:
-            raise ValueError(f"data.val_size must be >= 1, got {val_size}")
+            raise ConfigError(f"data.val_size: must be >= 1, got {val_size}")
         if augment not in (True, False, "crop_flip", "resized_crop"):
-            raise ValueError(
-                f"unknown data.augment {augment!r}; expected true/false, 'crop_flip' or 'resized_crop'"
+            raise ConfigError(
+                f"data.augment: unknown {augment!r}; expected true/false, 'crop_flip' or 'resized_crop'"
             )
         if augment == "resized_crop" and not image_size:
-            raise ValueError("data.augment 'resized_crop' needs data.image_size (the crop's size)")
+            raise ConfigError(
+                "data.augment: 'resized_crop' needs data.image_size (the crop's size, e.g. 224)"
+            )
         self.save_hyperparameters()
         self.data_dir = data_dir
         self.batch_size = batch_size
@@ -90,8 +102,8 @@ class ImageClassificationDataModule(L.LightningDataModule):
         if classes is not None:
             unknown = [c for c in classes if not 0 <= c < len(type(self).class_names)]
             if unknown:
-                raise ValueError(
-                    f"data.classes {unknown} not in 0..{len(type(self).class_names) - 1}"
+                raise ConfigError(
+                    f"data.classes: {unknown} not in 0..{len(type(self).class_names) - 1}"
                 )
             self.class_names = tuple(type(self).class_names[c] for c in classes)
         self.splits: dict[str, Any] = {}
@@ -133,15 +145,15 @@ class ImageClassificationDataModule(L.LightningDataModule):
 
     def _setup_train_val(self) -> None:
         if not self.in_memory and (self.classes is not None or self.train_per_class):
-            raise ValueError("data.classes and data.train_per_class need data.in_memory: true")
+            raise ConfigError("data.classes, data.train_per_class: need data.in_memory: true")
         images, labels = self._read_selected(train=True)
         n = len(labels)
         if self.num_folds:
             val_idx, train_idx = stratified_fold(labels, self.num_folds, self.fold, self.seed)
         else:
             if self.val_size >= n:
-                raise ValueError(
-                    f"data.val_size={self.val_size} leaves no training data: the set has {n}"
+                raise ConfigError(
+                    f"data.val_size: {self.val_size} leaves no training data: the set has {n}"
                 )
             order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
             val_idx, train_idx = order[: self.val_size], order[self.val_size :]

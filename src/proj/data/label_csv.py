@@ -24,6 +24,18 @@ def read_label_csv(csv_file: str | Path, class_names: tuple[str, ...]) -> list[R
     A first line like `filename,label` is taken as a header. Problems are collected over
     the whole file and reported together, each with its line number.
     """
+    rows, problems = parse_label_csv(csv_file, class_names)
+    if problems:
+        listed = listing([message for _, message in problems])
+        raise DataFormatError(f"{csv_file}: {len(problems)} bad row(s):\n{listed}")
+    return rows
+
+
+def parse_label_csv(
+    csv_file: str | Path, class_names: tuple[str, ...]
+) -> tuple[list[Row], list[tuple[int, str]]]:
+    """The good rows, and (line, `line N: what is wrong`) for each bad one, for a caller
+    that adds problems of its own (missing images) to one report."""
     path = Path(csv_file)
     if not path.is_file():
         raise DataNotFoundError(f"{path}: CSV file not found")
@@ -41,20 +53,21 @@ def read_label_csv(csv_file: str | Path, class_names: tuple[str, ...]) -> list[R
     for line, cells in lines:
         if len(cells) != 2:
             problems.append(
-                f"line {line}: expected 2 columns (file name, label), found {len(cells)}"
+                (line, f"line {line}: expected 2 columns (file name, label), found {len(cells)}")
             )
             continue
         label = _label(cells[1], class_names)
         if label is None:
             problems.append(
-                f"line {line}: label {cells[1].strip()!r} is neither an integer in "
-                f"0..{len(class_names) - 1} nor one of {list(class_names)}"
+                (
+                    line,
+                    f"line {line}: label {cells[1].strip()!r} is neither an integer in "
+                    f"0..{len(class_names) - 1} nor one of {list(class_names)}",
+                )
             )
             continue
         rows.append(Row(cells[0].strip(), label, line))
-    if problems:
-        raise DataFormatError(f"{path}: {len(problems)} bad row(s):\n" + listing(problems))
-    return rows
+    return rows, problems
 
 
 def listing(items: list[str]) -> str:

@@ -4,6 +4,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from proj.errors import ConfigError
+
 Points = tuple[torch.Tensor, torch.Tensor]
 
 
@@ -26,11 +28,11 @@ class LineDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         if num_points < 2:
-            raise ValueError(f"data.num_points must be >= 2 to fit a line, got {num_points}")
+            raise ConfigError(f"data.num_points: must be >= 2 to fit a line, got {num_points}")
         if low >= high:
-            raise ValueError(f"data.low ({low}) must be below data.high ({high})")
+            raise ConfigError(f"data.low: {low} must be below data.high ({high})")
         if noise < 1:
-            raise ValueError(f"data.noise must be >= 1 (1 means no noise), got {noise}")
+            raise ConfigError(f"data.noise: must be >= 1 (1 means no noise), got {noise}")
         self.save_hyperparameters()
         self.num_points = num_points
         self.slope, self.intercept, self.noise = slope, intercept, noise

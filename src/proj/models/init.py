@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from proj.errors import ConfigError
+
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _NORM = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm, nn.LayerNorm)
 # Schemes defined only for 2-D weights: applied to Linear layers, Conv layers keep theirs.
@@ -49,12 +51,14 @@ def initialize(net: nn.Module, scheme: str, **options: Any) -> nn.Module:
     """Initialise `net` in place with a named scheme (see the module docstring); returns it."""
     if scheme == "course":
         if options:
-            raise ValueError(f"init scheme 'course' takes no options, got {sorted(options)}")
+            raise ConfigError(
+                f"model.init_options: init scheme 'course' takes none, got {sorted(options)}"
+            )
         net.apply(course_init_weights)
         return net
     if scheme not in SCHEMES:
-        raise ValueError(
-            f"unknown init scheme {scheme!r}; expected 'course' or one of {sorted(SCHEMES)}"
+        raise ConfigError(
+            f"model.init: unknown scheme {scheme!r}; expected 'course' or one of {sorted(SCHEMES)}"
         )
     if isinstance(options.get("gain"), str):
         options["gain"] = nn.init.calculate_gain(options["gain"])
@@ -65,7 +69,9 @@ def initialize(net: nn.Module, scheme: str, **options: Any) -> nn.Module:
             try:
                 init_fn(module.weight, **options)
             except TypeError as err:
-                raise ValueError(f"init scheme {scheme!r}: bad options {options}: {err}") from err
+                raise ConfigError(
+                    f"model.init_options: bad options {options} for scheme {scheme!r}: {err}"
+                ) from err
             _zero_bias(module)
         elif isinstance(module, _NORM) and module.weight is not None:
             nn.init.ones_(module.weight)

@@ -6,6 +6,7 @@ import torch
 import torchvision
 from torch import nn
 
+from proj.errors import ConfigError
 from proj.weights import load_matching
 
 
@@ -25,7 +26,9 @@ class TorchvisionNet(nn.Module):
         super().__init__()
         available = torchvision.models.list_models(module=torchvision.models)
         if arch not in available:
-            raise ValueError(f"unknown torchvision arch {arch!r}; expected one of {available}")
+            raise ConfigError(
+                f"net.arch: unknown torchvision arch {arch!r}; expected one of {available}"
+            )
         from_file = weights is not None and Path(weights).suffix in (".pth", ".pt", ".ckpt", ".bin")
         # Inception-style nets return auxiliary logits in training unless told not to.
         extra = {"aux_logits": False} if arch in ("googlenet", "inception_v3") else {}

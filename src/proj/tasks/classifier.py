@@ -8,6 +8,7 @@ from torch import nn
 from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
 from torchmetrics.classification import MulticlassAccuracy
 
+from proj.errors import ConfigError
 from proj.models.init import initialize
 from proj.tasks.direct_step import DirectStep
 from proj.tasks.divergence import NonFiniteLoss, guard_loss
@@ -22,26 +23,32 @@ def flip_averaged(net: nn.Module, images: torch.Tensor) -> torch.Tensor:
 class ImageClassifier(DirectStep):
     """Cross-entropy classification of `net`'s logits, with accuracy per stage.
 
-    `optimizer` and `lr_scheduler` are callables so a config can pick any `torch.optim`
-    class (None: AdamW with torch's defaults; a class default here would leak its
-    init_args, e.g. AdamW's weight_decay, into whatever class a config picks).
-    ReduceLROnPlateau is stepped on `val/loss` and OneCycleLR per step, with its
-    `total_steps` filled in from the trainer. `l1`/`l2` add the course's explicit
-    penalties (lambda * sum|w| or sum w^2 over all parameters) to the training loss.
-    `init` re-initialises the net with a scheme of `proj.models.init` (`course`,
-    `kaiming_normal`, ...) and its `init_options` (e.g. `{nonlinearity: relu}`).
-    `channels_last` stores the net's conv weights and each input batch as NHWC, which
-    tensor cores and oneDNN kernels prefer for CNNs. `nonfinite_loss` says what a NaN or
-    infinite training loss does: `stop` training with an error naming the step, or `skip`
-    the batch (counted in `train/skipped_batches`). `flip_tta` averages, outside training,
-    the logits of each image and its left-right mirror (test-time augmentation, for data
-    where a mirrored image is the same class, like clothes).
+    Optimizer and scheduler are callables so a config can pick any `torch.optim` class
+    (a class default here would leak its init_args, e.g. AdamW's weight_decay, into
+    whatever class a config picks). ReduceLROnPlateau is stepped on `val/loss`, OneCycleLR
+    per step with its `total_steps` filled in from the trainer. Frozen parameters are left
+    out of the optimizer (the Finetuning callback adds them later).
 
-    Finetuning: `pretrained` loads a weights file or checkpoint into the net (matching
-    tensors only, with a report); `backbone_lr_mult` gives `net.backbone` the optimizer's
-    learning rate times that, and `lr_mults` any submodule by name prefix (e.g.
-    `{backbone.0: 0.01, backbone.4: 0.1}`; the longest matching prefix wins). Frozen
-    parameters are left out of the optimizer (the Finetuning callback adds them later).
+    Args:
+        net: Any nn.Module mapping a batch of images to (batch, num_classes) logits.
+        num_classes: Linked from the DataModule by the CLI; not written in configs.
+        optimizer: Any torch.optim class with its arguments (None: AdamW with defaults).
+        lr_scheduler: Any torch.optim.lr_scheduler class (None: a constant learning rate).
+        label_smoothing: Cross-entropy label smoothing, 0 for none.
+        l1: The course's explicit L1 penalty, lambda * sum|w| over all parameters.
+        l2: The course's explicit L2 penalty, lambda * sum w^2 over all parameters.
+        init: Re-initialise the net with a scheme of proj.models.init (course, kaiming_normal, ...).
+        init_options: Options of that scheme, e.g. {nonlinearity: relu}.
+        channels_last: Store conv weights and inputs as NHWC (faster oneDNN/tensor-core convs).
+        nonfinite_loss: On a NaN or infinite training loss: stop with an error naming the step, or
+            skip the batch.
+        flip_tta: Outside training, average each image's logits with its mirror's (only where a
+            mirror is the same class).
+        pretrained: A weights file or checkpoint loaded into the net (matching tensors only, with a
+            report).
+        backbone_lr_mult: net.backbone's learning rate = the optimizer's times this.
+        lr_mults: Learning-rate multipliers by submodule name prefix, e.g. {backbone.0: 0.01}; the
+            longest prefix wins.
     """
 
     def __init__(
@@ -107,7 +114,7 @@ class ImageClassifier(DirectStep):
         images, labels = batch
         logits = self(images)  # (B, num_classes)
         if logits.ndim != 2 or logits.shape[1] != self.num_classes:
-            raise ValueError(
+            raise ConfigError(
                 f"{type(self.net).__name__} returned logits of shape {tuple(logits.shape)}, "
                 f"expected (batch, {self.num_classes}): check the net's num_classes"
             )

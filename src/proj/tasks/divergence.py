@@ -6,7 +6,7 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_warn
 
-from proj.errors import TrainingDiverged
+from proj.errors import ConfigError, TrainingDiverged
 
 NonFiniteLoss = Literal["stop", "skip"]
 
@@ -31,7 +31,7 @@ def guard_loss(
             "such batches."
         )
     if policy != "skip":
-        raise ValueError(f"unknown nonfinite_loss {policy!r}; expected 'stop' or 'skip'")
+        raise ConfigError(f"model.nonfinite_loss: unknown {policy!r}; expected 'stop' or 'skip'")
     module.skipped_batches += 1
     rank_zero_warn(f"training loss is {loss.item()} at {where}: batch skipped")
     return None

@@ -1,0 +1,81 @@
+"""The CLI's argument parser: one-line errors and help that lists what a config can name."""
+
+import re
+import sys
+from typing import Any, NoReturn
+
+import yaml
+from jsonargparse import DefaultHelpFormatter
+from lightning.pytorch.cli import LightningArgumentParser
+
+PROG = "python -m proj"
+# "known subclasses: a, b, ..." as jsonargparse appends it to a class argument's help
+_KNOWN = re.compile(r"known subclasses: ([^)]*)")
+# Every torch.nn layer is a subclass of nn.Module: listed under `--model.net` they are
+# ~730 lines of help in which proj's own nets drown. A net is any nn.Module still.
+_LIBRARY_PREFIXES = ("torch.", "torchvision.", "lightning.", "pytorch_lightning.", "torchmetrics.")
+
+
+class ProjHelpFormatter(DefaultHelpFormatter):
+    """jsonargparse's help, with the library classes cut from the 'known subclasses' lists."""
+
+    # argparse's documented way to change one argument's help text (as
+    # ArgumentDefaultsHelpFormatter does); tests/test_help.py fails if it stops being called.
+    def _get_help_string(self, action: Any) -> str:
+        return _KNOWN.sub(_own_classes, super()._get_help_string(action))
+
+
+def _own_classes(match: re.Match) -> str:
+    names = [n.strip() for n in match.group(1).split(",")]
+    own = [n for n in names if not n.startswith(_LIBRARY_PREFIXES)]
+    if "torch.nn.Module" in names:  # a net: proj's LightningModules are nn.Modules but no nets
+        own = [n for n in own if not n.startswith("proj.tasks.")]
+    if len(own) == len(names):
+        return match.group(0)
+    cut = len(names) - len(own)
+    return f"known subclasses: {', '.join([*own, f'and {cut} from torch/Lightning'])}"
+
+
+class ProjArgumentParser(LightningArgumentParser):
+    """A parse error is `error: ...` and a one-line hint, not ~70 lines of usage first."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", ProjHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str, ex: Exception | None = None) -> NoReturn:
+        if not self.exit_on_error:  # a nested parser: its caller reports the error
+            super().error(message, ex)
+        parser = getattr(ex, "subcommand_parser", None) or self
+        prog = parser.prog.replace(" [options]", "")
+        sys.stderr.write(f"error: {message.strip()}\nhint: {prog} --help\n")
+        self.exit(2)
+
+
+def yaml_syntax_error(path: str) -> str | None:
+    """`<file>: line L, column C: <problem>` when the file is not valid YAML, else None.
+
+    jsonargparse reads a config from its text and names `<unicode string>` in its
+    message; with stacked configs the user could not tell which file is broken.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            yaml.safe_load(f)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        return f"{path}: {where}{err.problem or err.context}"
+    except (OSError, yaml.YAMLError):
+        return None  # a missing file is jsonargparse's to report, with its own message
+    return None
+
+
+def config_files(args: list[str]) -> list[str]:
+    """The values of every `--config`/`-c` in a command line."""
+    found = []
+    for i, arg in enumerate(args):
+        if arg in ("--config", "-c") and i + 1 < len(args):
+            found.append(args[i + 1])
+        elif arg.startswith("--config="):
+            found.append(arg.split("=", 1)[1])
+    return found
