@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from proj.cli import main
+from proj.cli import ProjCLI, main
 from tests.conftest import (
     REPO,
     tiny_cifar_args,
@@ -154,3 +154,27 @@ def test_debug_profiler_writes_its_report_into_the_run_folder(tmp_path):
     run = _debug_fit(tmp_path, "profiler")
     report = (run / "fit-profile.txt").read_text()
     assert "run_training_batch" in report
+
+
+FINETUNE = REPO / "configs" / "cifar10" / "alexnet_frozen.yaml"
+
+
+@pytest.mark.parametrize("fragment", sorted(DEBUG.glob("*.yaml")), ids=lambda p: p.stem)
+def test_debug_fragments_keep_a_finetune_configs_callbacks(fragment, tmp_path):
+    """Stacked on a config with a Finetuning callback, the check trains what the config
+    trains: the callback stays (overfit.yaml used to set `callbacks: []`)."""
+    main(["fit", "--config", str(FINETUNE), "--config", str(fragment),
+          *_data_args(FINETUNE, tmp_path), "--trainer.enable_progress_bar", "false",
+          "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "1",
+          "--trainer.limit_val_batches", "1", "--trainer.limit_test_batches", "1",
+          "--data.init_args.batch_size", "4", "--test_after_fit", "false"])  # fmt: skip
+    names = [type(c).__name__ for c in ProjCLI.current.trainer.callbacks]
+    assert "Finetuning" in names
+    frozen = [p for p in ProjCLI.current.model.net.backbone.parameters() if not p.requires_grad]
+    assert frozen, "the backbone stays frozen as the config says"
+
+
+def test_overfit_leaves_out_only_early_stopping(tmp_path):
+    _debug_fit(tmp_path, "overfit", "--trainer.max_epochs", "1")
+    names = [type(c).__name__ for c in ProjCLI.current.trainer.callbacks]
+    assert "EarlyStopping" not in names and "RunSummary" in names

@@ -48,8 +48,51 @@ class ProjArgumentParser(LightningArgumentParser):
             super().error(message, ex)
         parser = getattr(ex, "subcommand_parser", None) or self
         prog = parser.prog.replace(" [options]", "")
-        sys.stderr.write(f"error: {message.strip()}\nhint: {prog} --help\n")
+        sys.stderr.write(f"error: {condensed(message)}\nhint: {prog} --help\n")
         self.exit(2)
+
+
+_KEY = re.compile(r'Parser key "([^"]+)":')
+_NOT_NONE = "Expected a <class 'NoneType'>"
+
+
+def condensed(message: str) -> str:
+    """jsonargparse's report of a value that fits no type of a union, as `key: problem`.
+
+    The report lists every alternative it tried (the class, None, a base class) with the
+    whole argument dump; the useful part is the deepest alternative's last line, under
+    the keys that lead to it.
+    """
+    lines = message.strip().splitlines()
+    if "Does not validate against any of the Union subtypes" not in message:
+        return message.strip()
+    keys = _KEY.findall(lines[0])
+    items: list[list[str]] = []
+    in_errors = False
+    for line in lines[1:]:
+        stripped = line.strip()
+        if stripped == "Errors:":
+            in_errors = True
+        elif stripped.startswith(("Given value", "Subtypes:")):
+            in_errors = False
+        elif in_errors and stripped.startswith("- ") and line.index("-") == 4:
+            items.append([stripped[2:]])
+        elif in_errors and items:
+            items[-1].append(stripped)
+    items = [i for i in items if i and i[0] != _NOT_NONE] or items
+    if not items:
+        return message.strip()
+    deepest = max(items, key=len)
+    keys += [k for line in deepest for k in _KEY.findall(line)]
+    problem = deepest[-1].removeprefix("- ")
+    problem = re.sub(r"<class '([\w.]+)'>", r"\1", problem).replace("typing.Literal", "one of ")
+    problem = problem.replace("Expected a ", "expected ")
+    problem = re.sub(r"\. Got value: (.*)$", r", got '\1'", problem)
+    given = re.search(r"Given value: (?:NestedArg\(key='[^']*', val='(.*)'\)|(.*))$", message)
+    value = given and (given.group(1) or given.group(2))
+    if problem.startswith("expected") and value and value not in problem:
+        problem += f", got '{value}'"
+    return f"{'.'.join(keys)}: {problem}"
 
 
 def yaml_syntax_error(path: str) -> str | None:

@@ -109,7 +109,9 @@ def test_course_recipe():
 
 
 def test_bad_scheme_or_option_names_it():
-    with pytest.raises(ValueError, match="model.init: unknown scheme 'he'; expected 'course' or one of"):
+    with pytest.raises(
+        ValueError, match="model.init: unknown scheme 'he'; expected 'course' or one of"
+    ):
         initialize(_net(), "he")
     with pytest.raises(ValueError, match="model.init_options: bad options .* for scheme 'normal'"):
         initialize(_net(), "normal", sd=1.0)
