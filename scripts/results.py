@@ -1,14 +1,14 @@
 """Every run under logs/ in one markdown table, repeated runs summarised, curves drawn to PNG.
 
     python scripts/results.py                      # writes results/results.md and the PNGs
-    python scripts/results.py --out docs/results --readme README.md
+    python scripts/results.py --out docs/results --page docs/results.md
 
 The table has a row per run (its `metrics.json`): experiment, version, model, parameters,
 epochs, best validation and test metric, fit time. Runs of a seed set (`scripts/seeds.py`,
 experiments ending in `-seeds`), a fold set (`-kfold`) or a sweep (`-sweep`) are also
 summarised as mean +- std with their best run. For the newest run of each experiment the
 loss and accuracy curves per epoch, read from its TensorBoard events, go to a PNG.
-`--readme FILE` replaces what is between `<!-- results:begin -->` and
+`--page FILE` replaces what is between `<!-- results:begin -->` and
 `<!-- results:end -->` in FILE with the tables and links to the PNGs.
 """
 
@@ -252,20 +252,22 @@ def markdown(
     return "\n\n".join(parts) + "\n"
 
 
-def replace_section(readme: Path, content: str) -> None:
-    text = readme.read_text()
+def replace_section(page: Path, content: str) -> None:
+    text = page.read_text()
     if BEGIN not in text or END not in text:
-        raise SystemExit(f"error: {readme} has no {BEGIN} ... {END} section to fill")
+        raise SystemExit(f"error: {page} has no {BEGIN} ... {END} section to fill")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{BEGIN}\n{content}{END}{tail}")
+    page.write_text(f"{head}{BEGIN}\n{content}{END}{tail}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = ScriptParser(description=__doc__.splitlines()[0])
     parser.add_argument("--logs_dir", type=Path, default=Path("logs"))
     parser.add_argument("--out", type=Path, default=Path("results"))
-    parser.add_argument("--readme", type=Path, help="fill this file's results section")
+    parser.add_argument(
+        "--page", old=["--readme"], type=Path, help="fill this file's results section"
+    )
     parser.add_argument(
         "--targets", type=float, nargs="*", default=[0.91, 0.93],
         help="validation accuracies to time (default: 0.91 0.93, Fashion-MNIST's)",
@@ -284,9 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     page = markdown(runs, pictures, timing, plot, args.out)
     (args.out / "results.md").write_text(page)
     print(page)
-    if args.readme:
-        replace_section(args.readme, markdown(runs, pictures, timing, plot, args.readme.parent))
-        print(f"updated {args.readme}")
+    if args.page:
+        replace_section(args.page, markdown(runs, pictures, timing, plot, args.page.parent))
+        print(f"updated {args.page}")
     return 0
 
 

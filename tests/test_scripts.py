@@ -65,7 +65,7 @@ def test_results_script_builds_tables_curves_and_the_readme_section(tiny_data_di
     Path("README.md").write_text("# x\n<!-- results:begin -->\nold\n<!-- results:end -->\nend\n")
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "results.py"), "--out", "docs/results",
-         "--readme", "README.md", "--targets", "0", "1.01"],
+         "--page", "README.md", "--targets", "0", "1.01"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]

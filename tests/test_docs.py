@@ -1,0 +1,91 @@
+"""The README and docs/ say only what exists: every shell line names real files, scripts,
+make targets and flags, and every `python -m proj` line parses as written."""
+
+import functools
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from proj.cli import main
+from tests.conftest import REPO
+
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+FENCE = re.compile(r"```bash\n(.*?)```", re.S)
+
+
+def shell_lines(page: Path) -> list[str]:
+    """Each command of the page's bash blocks, continuation lines joined, comments cut."""
+    commands = []
+    for block in FENCE.findall(page.read_text()):
+        for line in block.replace("\\\n", " ").splitlines():
+            for command in line.split(" && "):
+                words = shlex.split(command, comments=True)
+                if words:
+                    commands.append(shlex.join(words))
+    return commands
+
+
+ALL = [(page, line) for page in PAGES for line in shell_lines(page)]
+
+
+@functools.cache
+def _script_help(script: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(REPO / script), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _make_targets() -> set[str]:
+    return set(re.findall(r"^([\w-]+):", (REPO / "Makefile").read_text(), re.M))
+
+
+def test_the_readme_is_one_screen_of_a_product():
+    text = (REPO / "README.md").read_text()
+    assert len(text.splitlines()) <= 300
+    assert len(ALL) >= 30, "the pages hold the commands users copy"
+    for link in re.findall(r"\]\((docs/[^)#]+)", text):
+        assert (REPO / link).is_file(), link
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_each_shell_line_names_what_exists(page, tmp_path, capsys):
+    """The page's lines in order, in one folder, as a user pastes them."""
+    for name in ("configs", "scripts"):
+        (tmp_path / name).symlink_to(REPO / name)
+    for line in shell_lines(page):
+        _check_line(page, line, tmp_path, capsys)
+
+
+def _check_line(page: Path, line: str, folder: Path, capsys) -> None:
+    words = shlex.split(line)
+    for word in words:
+        if re.match(r"^(configs|scripts|docs)/[\w./-]+\.(yaml|py|md)$", word):
+            assert (REPO / word).exists(), f"{page.name}: {word} does not exist"
+    if words[0] in ("mkdir", "cp"):
+        subprocess.run(line, shell=True, check=True, cwd=folder)
+    elif words[0] == "make":
+        targets = [w for w in words[1:] if "=" not in w]
+        assert set(targets) <= _make_targets(), f"{page.name}: make {targets}"
+    elif "proj" in words and words[words.index("proj") - 1] == "-m":
+        _check_proj(words[words.index("proj") + 1 :], capsys, f"{page.name}: {line}")
+    elif words[0] == "python" and words[1].startswith("scripts/"):
+        own = words[2 : words.index("--")] if "--" in words else words[2:]
+        flags = [w.split("=")[0] for w in own if w.startswith("--")]
+        missing = [f for f in flags if f not in _script_help(words[1])]
+        assert not missing, f"{page.name}: {words[1]} has no {missing}"
+        if "--" in words:  # what follows goes to `python -m proj fit`
+            _check_proj(["fit", *words[words.index("--") + 1 :]], capsys, f"{page.name}: {line}")
+
+
+def _check_proj(args: list[str], capsys, where: str) -> None:
+    """The command line parses: every key, class and config file is real."""
+    extra = [] if any("help" in a for a in args) else ["--print_config"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, *extra])
+    assert exit_info.value.code == 0, f"{where}\n{capsys.readouterr().err}"
