@@ -40,7 +40,7 @@ train: setup
 test: setup-dev
 	$(BIN)/python -m pytest
 
-# a subset under a minute: no test marked slow
+# under a minute on 2 cores: the tests not marked slow
 test-fast: setup-dev
 	$(BIN)/python -m pytest -m "not slow"
 

@@ -11,6 +11,8 @@ from proj.data.idx import write_idx
 
 REPO = Path(__file__).resolve().parents[1]
 NUM_CLASSES = 10
+# CLI flags for in-process runs whose output no test reads
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
 def make_images(num: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -13,11 +13,10 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from proj.callbacks import LineProgress, ThrottledRichProgressBar
 from proj.cli import ProjCLI, main
 from proj.data import FashionMNISTDataModule
-from tests.conftest import REPO, tiny_data_args
+from tests.conftest import QUIET, REPO, tiny_data_args
 
 MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
 RUNS = Path("logs") / "fashion_mnist" / "mlp"
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
 def _fit(data_dir: Path, *extra: str) -> None:
@@ -78,6 +77,7 @@ def test_runs_of_one_config_never_share_a_folder(tiny_data_dir):
     assert "test" not in _metrics(1)
 
 
+@pytest.mark.slow
 def test_test_best_in_a_new_process_reproduces_the_metric(tiny_data_dir):
     _fit(tiny_data_dir, "--trainer.max_epochs", "2")
     data = [*tiny_data_args(tiny_data_dir), *QUIET]
@@ -146,6 +146,7 @@ def test_a_typo_inside_a_config_file_names_the_key(tmp_path, capsys):
     assert "max_epocs" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_progress_is_a_throttled_bar_on_a_terminal_and_lines_elsewhere(tiny_data_dir, monkeypatch):
     main(["fit", "--config", MLP, *tiny_data_args(tiny_data_dir), "--trainer.max_epochs", "1"])
     assert isinstance(ProjCLI.current.trainer.progress_bar_callback, LineProgress)
@@ -159,6 +160,7 @@ def test_progress_is_a_throttled_bar_on_a_terminal_and_lines_elsewhere(tiny_data
     assert type(ProjCLI.current.trainer.progress_bar_callback).__name__ == "TQDMProgressBar"
 
 
+@pytest.mark.slow
 def test_predict_writes_a_csv_whose_accuracy_is_the_test_accuracy(tiny_data_dir, capsys):
     _fit(tiny_data_dir, "--trainer.max_epochs", "2")
     capsys.readouterr()

@@ -48,6 +48,7 @@ def test_the_configs_folder_is_not_empty():
     assert len(CONFIGS) >= 15
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(REPO / "configs")))
 def test_config_runs_one_fast_dev_run_step(config, tmp_path, capsys):
     args = ["--config", str(config), *_data_args(config, tmp_path)]
@@ -134,6 +135,7 @@ def test_debug_fast_dev_run_writes_nothing(tmp_path):
     assert not _debug_fit(tmp_path, "fast_dev_run").exists()
 
 
+@pytest.mark.slow
 def test_debug_overfit_learns_a_few_batches_by_heart(tmp_path):
     run = _debug_fit(
         tmp_path, "overfit", "--trainer.max_epochs", "25", "--data.init_args.batch_size", "16"
@@ -159,6 +161,7 @@ def test_debug_profiler_writes_its_report_into_the_run_folder(tmp_path):
 FINETUNE = REPO / "configs" / "cifar10" / "alexnet_frozen.yaml"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fragment", sorted(DEBUG.glob("*.yaml")), ids=lambda p: p.stem)
 def test_debug_fragments_keep_a_finetune_configs_callbacks(fragment, tmp_path):
     """Stacked on a config with a Finetuning callback, the check trains what the config

@@ -17,6 +17,7 @@ from tests.conftest import REPO, write_cifar10, write_fashion_mnist
 MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
 
 
+@pytest.mark.slow
 def test_ddp_fit_writes_one_run_and_tests_the_best_checkpoint(tmp_path):
     data = write_fashion_mnist(tmp_path / "data", num_train=600, num_test=100)
     args = [
@@ -81,6 +82,7 @@ def _cifar2(data_dir: Path, in_memory: bool):
     return CIFAR2DataModule(data_dir=str(data_dir), batch_size=4, val_size=4, in_memory=in_memory)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("in_memory", [True, False], ids=["in_memory", "per_sample"])
 @pytest.mark.parametrize("dataset", ["fashion_mnist", "cifar2"])
 def test_ranks_see_disjoint_shards_that_cover_the_training_split(tmp_path, in_memory, dataset):

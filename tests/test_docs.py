@@ -53,6 +53,7 @@ def test_the_readme_is_one_screen_of_a_product():
         assert (REPO / link).is_file(), link
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_each_shell_line_names_what_exists(page, tmp_path, capsys):
     """The page's lines in order, in one folder, as a user pastes them."""

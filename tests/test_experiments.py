@@ -3,12 +3,13 @@
 import shutil
 from pathlib import Path
 
+import pytest
+
 from proj.cli import main
 from proj.runs import experiment_name, resolve_checkpoint
-from tests.conftest import REPO, tiny_data_args
+from tests.conftest import QUIET, REPO, tiny_data_args
 
 MLP = REPO / "configs" / "fashion_mnist" / "mlp.yaml"
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
 def _fit(config: str | Path, data_dir: Path, *extra: str) -> None:
@@ -30,6 +31,7 @@ def test_names_inside_and_outside_configs(tmp_path):
     assert experiment_name([MLP, named]) == "mine/first"  # a later file that names it wins
 
 
+@pytest.mark.slow
 def test_two_copies_with_one_file_name_get_their_own_runs(tiny_data_dir):
     for folder in ("a", "b"):
         Path(folder).mkdir()
@@ -40,6 +42,7 @@ def test_two_copies_with_one_file_name_get_their_own_runs(tiny_data_dir):
     assert resolve_checkpoint("logs", "a/mlp", "last").parts[:3] == ("logs", "a", "mlp")
 
 
+@pytest.mark.slow
 def test_rerunning_a_saved_config_continues_its_experiment(tiny_data_dir):
     _fit(MLP, tiny_data_dir)
     saved = Path("logs/fashion_mnist/mlp/version_0/config.yaml")

@@ -17,11 +17,10 @@ from proj.data.csv_images import IMAGENET_MEAN_STD
 from proj.export import deployable, real_inputs
 from proj.models import NeuralNetwork
 from proj.tasks import ImageClassifier
-from tests.conftest import REPO, tiny_data_args, write_image_folder
-
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+from tests.conftest import QUIET, REPO, tiny_data_args, write_image_folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["mlp", "cnn"])
 def test_export_round_trip_matches_pytorch(tiny_data_dir, model):
     config = str(REPO / "configs" / "fashion_mnist" / f"{model}.yaml")
@@ -60,6 +59,7 @@ def test_export_round_trip_matches_pytorch(tiny_data_dir, model):
     assert from_onnx.shape == (len(raw), 10)  # the batch size is dynamic: not the trace's 1
 
 
+@pytest.mark.slow
 def test_export_without_a_run_says_so():
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "export.py"), "--experiment", "nothing/here",

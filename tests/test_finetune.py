@@ -190,6 +190,7 @@ def alexnet_weights(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", ["alexnet_finetune", "alexnet_frozen"])
 def test_alexnet_configs_run_with_a_local_weights_file(config, alexnet_weights, tmp_path, caplog):
     caplog.set_level(logging.INFO)

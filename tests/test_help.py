@@ -68,6 +68,7 @@ def test_short_class_names_build_the_same_run(tiny_data_dir, capsys):
     assert type(cli.datamodule).__name__ == "FashionMNISTDataModule"
 
 
+@pytest.mark.slow
 def test_a_fit_prints_no_advert_and_no_duplicate_summary_notice(tiny_data_dir):
     # a process of its own: Lightning's log handler writes to the stderr it found at import
     result = subprocess.run(

@@ -8,13 +8,12 @@ import pytest
 import torchvision
 
 from proj.cli import main
-from tests.conftest import REPO, tiny_data_args, write_image_folder
+from tests.conftest import QUIET, REPO, tiny_data_args, write_image_folder
 
 CONFIGS = REPO / "configs"
 MLP = str(CONFIGS / "fashion_mnist" / "mlp.yaml")
 CATDOG = str(CONFIGS / "catdog" / "cnn.yaml")
 FROZEN = str(CONFIGS / "cifar10" / "alexnet_frozen.yaml")
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
 def _bad_yaml(folder: Path) -> str:
@@ -116,6 +115,7 @@ def test_both_bad_rows_of_a_csv_are_named_in_one_message(tmp_path, capsys):
     assert "line 25: label 'horse'" in err and "line 26: ghost.png: image file not found" in err
 
 
+@pytest.mark.slow
 def test_a_constructor_error_prints_one_line_in_a_real_process(tiny_data_dir):
     result = subprocess.run(
         [sys.executable, "-m", "proj", "fit", "--config", MLP, *tiny_data_args(tiny_data_dir),

@@ -19,10 +19,9 @@ from proj.data import FashionMNISTDataModule
 from proj.models import NeuralNetwork
 from proj.runs import reserve_version
 from proj.tasks import ImageClassifier
-from tests.conftest import REPO, tiny_data_args
+from tests.conftest import QUIET, REPO, tiny_data_args
 
 MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
 def _proj(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
@@ -58,6 +57,7 @@ def resumable(tiny_data_dir):
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kill_epoch", "kill_batch"), [(2, 0), (1, 2)], ids=["after_epoch_1", "mid_epoch_1"]
 )
@@ -123,6 +123,7 @@ class _Payload:
         return (os.system, ("echo pwned",))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["truncated", "not_a_checkpoint", "pickled_code", "bare_weights"])
 def test_bad_checkpoints_are_refused_naming_the_file(tiny_data_dir, tmp_path, capsys, kind):
     _fit_quietly(tiny_data_dir, "--trainer.max_epochs", "1", "--test_after_fit", "false")
@@ -245,6 +246,7 @@ def test_concurrent_reservations_get_distinct_folders(tmp_path):
     assert sorted(versions) == list(range(8))
 
 
+@pytest.mark.slow
 def test_two_runs_started_together_keep_to_their_own_folders(tiny_data_dir):
     args = [
         "fit",

@@ -12,6 +12,7 @@ from proj.cli import main as proj
 from tests.conftest import REPO, tiny_data_args
 
 
+@pytest.mark.slow
 def test_seeds_script_reports_mean_and_std_over_runs(tiny_data_dir):
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "seeds.py"),
@@ -33,6 +34,7 @@ def test_seeds_script_reports_mean_and_std_over_runs(tiny_data_dir):
     assert "test/acc" in result.stdout and "+-" in result.stdout
 
 
+@pytest.mark.slow
 def test_kfold_script_runs_every_fold_and_summarises(tiny_data_dir):
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "kfold.py"),
@@ -55,6 +57,7 @@ def test_kfold_script_runs_every_fold_and_summarises(tiny_data_dir):
     assert "fold 1:" in result.stdout
 
 
+@pytest.mark.slow
 def test_results_script_builds_tables_curves_and_the_readme_section(tiny_data_dir):
     mlp = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
     quiet = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
@@ -103,6 +106,7 @@ def test_results_script_builds_tables_curves_and_the_readme_section(tiny_data_di
     )
 
 
+@pytest.mark.slow
 def test_benchmark_times_every_model_both_ways(tiny_data_dir, tmp_path, monkeypatch):
     """Each model's raw loop and proj run (a few steps) on tiny data; CIFAR-2 on a stand-in."""
     import runpy

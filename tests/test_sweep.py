@@ -10,12 +10,11 @@ import pytest
 import yaml
 
 from proj.cli import main
-from tests.conftest import REPO, tiny_data_args
+from tests.conftest import QUIET, REPO, tiny_data_args
 
 MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
 CNN = str(REPO / "configs" / "fashion_mnist" / "cnn.yaml")
 FOLDER = Path("logs/fashion_mnist/mlp-sweep")
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
 def _sweep(space: dict, trials: int, data_dir: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -45,6 +44,7 @@ def _queue(*learning_rates: float) -> None:
         study.enqueue_trial({"model.init_args.optimizer.init_args.lr": lr})
 
 
+@pytest.mark.slow
 def test_sweep_survives_a_failed_trial_resumes_and_writes_a_runnable_best_config(tiny_data_dir):
     # lr 1e30 makes the loss infinite: that trial fails (diverged) and the sweep goes on
     space = {"model.init_args.optimizer.init_args.lr": {"log_uniform": [1.0e-3, 1.0e31]}}
@@ -76,6 +76,7 @@ def test_sweep_survives_a_failed_trial_resumes_and_writes_a_runnable_best_config
     assert list(Path("logs/fashion_mnist/mlp-best").glob("version_0/metrics.json"))
 
 
+@pytest.mark.slow
 def test_a_trial_cut_off_by_a_killed_sweep_is_retried_on_resume(tiny_data_dir):
     space = {"model.init_args.optimizer.init_args.lr": {"log_uniform": [1.0e-3, 1.0e-1]}}
     assert _sweep(space, 1, tiny_data_dir, "--pruner", "none").returncode == 0
@@ -93,6 +94,7 @@ def test_a_trial_cut_off_by_a_killed_sweep_is_retried_on_resume(tiny_data_dir):
     assert trials[2].params == cut_params  # its parameters ran after all
 
 
+@pytest.mark.slow
 def test_median_pruner_stops_a_trial_that_falls_behind(tiny_data_dir):
     space = {"model.init_args.optimizer.init_args.lr": {"choice": [0.1, 0.1, 1.0e-7]}}
     Path("space.yaml").write_text(yaml.safe_dump(space))
@@ -113,6 +115,7 @@ def test_median_pruner_stops_a_trial_that_falls_behind(tiny_data_dir):
     assert "test" not in pruned
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("space", "message"),
     [

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from lightning.pytorch.callbacks import ModelSummary
 from lightning.pytorch.utilities.model_summary import summarize
 
@@ -15,6 +16,7 @@ RUN = Path("logs") / "fashion_mnist" / "cnn" / "version_0"
 SHORT = ["--trainer.max_epochs", "2", "--trainer.limit_train_batches", "3"]
 
 
+@pytest.mark.slow
 def test_fit_writes_images_graph_histograms_confusion_and_hparams(tiny_data_dir, capsys):
     main(["fit", "--config", CNN, *tiny_data_args(tiny_data_dir), *SHORT])
     tags, graph = tensorboard_tags(RUN)

@@ -240,6 +240,7 @@ def test_make_csv_from_class_folders_and_from_file_names(tmp_path, folder):
     )
 
 
+@pytest.mark.slow
 def test_compute_mean_std_script_matches_the_datamodule(tmp_path, folder):
     config = tmp_path / "cfg.yaml"
     config.write_text(

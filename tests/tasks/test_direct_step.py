@@ -4,9 +4,7 @@ import pytest
 import torch
 
 from proj.cli import ProjCLI, main
-from tests.conftest import REPO, tiny_data_args
-
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+from tests.conftest import QUIET, REPO, tiny_data_args
 
 
 def _fit(config: str, data_dir, *extra: str) -> ProjCLI:
@@ -16,6 +14,7 @@ def _fit(config: str, data_dir, *extra: str) -> ProjCLI:
     return ProjCLI.current
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("config", "scheduler"),
     [("mlp", "ReduceLROnPlateau"), ("cnn", "OneCycleLR")],

@@ -66,6 +66,7 @@ def test_sgd_recovers_the_line_and_the_closed_form(tmp_path, caplog):
     assert "least squares" in caplog.text and f"{learned['weight']:.4f}" in caplog.text
 
 
+@pytest.mark.slow
 def test_course_recipe_from_its_config_writes_weight_and_bias(capsys):
     config = str(REPO / "configs" / "line" / "linear.yaml")
     main(["fit", "--config", config, "--trainer.enable_model_summary", "false"])
