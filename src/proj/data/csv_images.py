@@ -12,12 +12,12 @@ from torch.utils.data import DataLoader, Dataset
 
 from proj.data import batch_transforms as bt
 from proj.data.folds import stratified_fold
-from proj.data.image_files import load_rgb
 from proj.data.label_csv import Row, listing, parse_label_csv
 from proj.data.presets import eval_preset, train_preset
 from proj.data.sampler import EpochSampler, per_sample_loader, shared_seed
 from proj.data.stats import channel_mean_std
 from proj.errors import ConfigError, DataFormatError, DataNotFoundError
+from proj.images import load_rgb
 from proj.runs import write_json
 
 log = logging.getLogger(__name__)

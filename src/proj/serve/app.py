@@ -1,0 +1,158 @@
+"""The HTTP app: POST /predict, GET /health, GET /metadata, and a page at GET /."""
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass
+from importlib.resources import files
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from proj.serve.batcher import Batcher
+from proj.serve.predictors import Predictor, from_checkpoint, from_export
+from proj.serve.uploads import UploadError, file_field, image_array
+
+SETTINGS_ENV = "PROJ_SERVE_SETTINGS"  # how worker processes learn what to serve
+
+
+@dataclass
+class Settings:
+    """What to serve and how; see `python -m proj serve --help`."""
+
+    checkpoint: str | None = None
+    export: str | None = None
+    max_batch_size: int = 32
+    batch_timeout: float = 0.005
+    top_k: int = 3
+    max_body_bytes: int = 20 * 1024 * 1024
+    max_pixels: int = 40_000_000
+
+    def load(self) -> Predictor:
+        return from_export(self.export) if self.export else from_checkpoint(self.checkpoint)
+
+
+def app_from_env() -> FastAPI:
+    """The app a uvicorn worker process builds (`factory=True`)."""
+    return create_app(Settings(**json.loads(os.environ[SETTINGS_ENV])))
+
+
+def create_app(settings: Settings, load: Callable[[], Predictor] | None = None) -> FastAPI:
+    state: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        predictor = await run_in_threadpool(load or settings.load)
+        batcher = Batcher(predictor.probabilities, settings.max_batch_size, settings.batch_timeout)
+        task = asyncio.create_task(batcher.run())
+        state.update(predictor=predictor, batcher=batcher)
+        yield
+        task.cancel()
+        batcher.model_thread.shutdown(wait=False)
+
+    app = FastAPI(title="proj serve", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(UploadError)
+    async def _upload_error(request: Request, err: UploadError) -> JSONResponse:
+        return JSONResponse({"error": str(err)}, status_code=err.status)
+
+    @app.post("/predict")
+    async def predict(request: Request) -> dict[str, Any]:
+        predictor: Predictor = state["predictor"]
+        top_k = _top_k(request.query_params.get("top_k"), settings.top_k, predictor)
+        data = file_field(await request.body(), request.headers.get("content-type", ""))
+        image = await run_in_threadpool(
+            image_array, data, predictor.input_shape, settings.max_pixels
+        )
+        probabilities = await state["batcher"](image)
+        best = probabilities.argsort()[::-1][:top_k]
+        return {
+            "predictions": [
+                {
+                    "label": predictor.class_names[i],
+                    "index": int(i),
+                    "probability": float(probabilities[i]),
+                }
+                for i in best
+            ]
+        }
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        ready = "batcher" in state
+        return JSONResponse({"status": "ok" if ready else "loading"}, 200 if ready else 503)
+
+    @app.get("/metadata")
+    async def metadata() -> dict[str, Any]:
+        predictor: Predictor = state["predictor"]
+        channels, height, width = predictor.input_shape
+        return {
+            "class_names": predictor.class_names,
+            "input": {"channels": channels, "height": height, "width": width, "range": [0, 1]},
+            "normalization": predictor.normalization,
+            "model": predictor.metadata,
+            "serving": {
+                k: v for k, v in asdict(settings).items() if k not in ("checkpoint", "export")
+            },
+        }
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page() -> str:
+        return files("proj.serve").joinpath("page.html").read_text(encoding="utf-8")
+
+    return app
+
+
+def _top_k(text: str | None, default: int, predictor: Predictor) -> int:
+    count = len(predictor.class_names)
+    try:
+        top_k = default if text is None else int(text)
+    except ValueError:
+        raise UploadError(400, f"top_k must be an integer in 1..{count}, got {text!r}") from None
+    if not 1 <= top_k <= count:
+        raise UploadError(400, f"top_k must be in 1..{count}, got {top_k}")
+    return min(top_k, count)
+
+
+class BodyLimit:
+    """413 for a request body over `max_bytes`, by its Content-Length or as it streams in,
+    before the app reads it whole."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            return await self._too_large(send)
+        seen = 0
+
+        async def counted() -> dict:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise UploadError(413, self._message())
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except UploadError:
+            await self._too_large(send)
+
+    def _message(self) -> str:
+        return f"request body over the limit of {self.max_bytes:,} bytes"
+
+    async def _too_large(self, send: Callable) -> None:
+        body = json.dumps({"error": self._message()}).encode()
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,85 @@
+"""`python -m proj serve`: the command line of the server.
+
+python -m proj serve --config configs/fashion_mnist/cnn.yaml --ckpt_path best
+python -m proj serve --export logs/fashion_mnist/cnn/version_0/export
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from proj.script_args import ScriptParser
+from proj.serve.app import SETTINGS_ENV, Settings
+
+
+def parse(argv: list[str] | None) -> tuple[Settings, dict]:
+    parser = ScriptParser(prog="python -m proj serve", description=__doc__.splitlines()[0])
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--ckpt_path", help="best / last of the config's experiment, or a file")
+    what.add_argument("--export", help="a folder scripts/export.py wrote (ONNX Runtime, no torch)")
+    parser.add_argument("--config", action="append", default=[], help="names the experiment")
+    parser.add_argument("--experiment", help="instead of --config: fashion_mnist/cnn, ...")
+    parser.add_argument("--logs_dir", default="logs")
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept other machines")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--max_batch_size", type=int, default=32, help="1: no batching")
+    parser.add_argument("--batch_timeout", type=float, default=0.005, help="seconds")
+    parser.add_argument("--workers", type=int, default=1, help="processes, each with the model")
+    parser.add_argument("--top_k", type=int, default=3, help="classes per answer (?top_k=K)")
+    parser.add_argument("--max_body_mb", type=float, default=20.0, help="larger bodies get 413")
+    parser.add_argument("--max_pixels", type=int, default=40_000_000, help="larger images: 413")
+    args = parser.parse_args(argv)
+    if args.max_batch_size < 1 or args.workers < 1 or args.top_k < 1 or args.batch_timeout < 0:
+        parser.error("--max_batch_size, --workers and --top_k must be >= 1, --batch_timeout >= 0")
+    settings = Settings(
+        checkpoint=_checkpoint(args, parser) if args.ckpt_path else None,
+        export=args.export,
+        max_batch_size=args.max_batch_size,
+        batch_timeout=args.batch_timeout,
+        top_k=args.top_k,
+        max_body_bytes=int(args.max_body_mb * 1024 * 1024),
+        max_pixels=args.max_pixels,
+    )
+    if args.export and not (Path(args.export) / "model.onnx").is_file():
+        parser.error(f"--export {args.export}: no model.onnx there (scripts/export.py writes it)")
+    return settings, {"host": args.host, "port": args.port, "workers": args.workers}
+
+
+def _checkpoint(args, parser: ScriptParser) -> str:
+    from proj.errors import ProjError
+    from proj.runs import experiment_name, resolve_checkpoint
+
+    if args.ckpt_path not in ("best", "last"):
+        if not Path(args.ckpt_path).is_file():
+            parser.error(f"--ckpt_path {args.ckpt_path}: no such file (or use 'best' / 'last')")
+        return args.ckpt_path
+    if not (args.experiment or args.config):
+        parser.error("--ckpt_path best/last needs --config or --experiment")
+    experiment = args.experiment or experiment_name(args.config)
+    try:
+        found = resolve_checkpoint(args.logs_dir, experiment, args.ckpt_path)
+    except ProjError as err:
+        parser.error(str(err))
+    print(f"--ckpt_path {args.ckpt_path} -> {found}", file=sys.stderr)
+    return str(found)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import uvicorn
+
+    settings, server = parse(argv)
+    # Workers are processes that build the app themselves: they read what to serve here.
+    os.environ[SETTINGS_ENV] = json.dumps(settings.__dict__)
+    uvicorn.run(
+        "proj.serve.app:app_from_env",
+        factory=True,
+        host=server["host"],
+        port=server["port"],
+        workers=server["workers"],
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()

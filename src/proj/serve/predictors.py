@@ -1,0 +1,103 @@
+"""What the server runs: a checkpoint (PyTorch) or an export folder (ONNX Runtime).
+
+Both take float32 images in [0, 1], (B, C, H, W) at the trained size, with the
+DataModule's normalisation folded in, and return class probabilities (B, K).
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Predictor:
+    """The model and what a client needs to know about it."""
+
+    run: Any  # (B, C, H, W) float32 in [0, 1] -> (B, K) logits, as a NumPy array
+    class_names: list[str]
+    input_shape: tuple[int, int, int]  # (C, H, W)
+    normalization: dict[str, list[float]]
+    source: Path
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        logits = np.asarray(self.run(images), dtype=np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+
+def from_export(folder: str | Path) -> Predictor:
+    """`model.onnx` + `model.json` as scripts/export.py writes them, on ONNX Runtime."""
+    import onnxruntime
+
+    folder = Path(folder)
+    card = json.loads((folder / "model.json").read_text())
+    path = folder / "model.onnx"
+    options = onnxruntime.SessionOptions()
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+
+    def run(images: np.ndarray) -> np.ndarray:
+        return session.run(None, {name: images.astype(np.float32, copy=False)})[0]
+
+    checkpoint = Path(card.get("checkpoint", ""))
+    return Predictor(
+        run=run,
+        class_names=list(card["class_names"]),
+        input_shape=tuple(card["input"]["shape"][1:]),
+        normalization=card["normalization_folded_in"],
+        source=path,
+        metadata=_described(path, checkpoint.parent.parent if checkpoint.name else None),
+    )
+
+
+def from_checkpoint(checkpoint: str | Path) -> Predictor:
+    """A Lightning checkpoint: module and DataModule rebuilt from it, evaluated as `predict`."""
+    import lightning as L
+    import torch
+
+    import proj.data
+    import proj.tasks  # noqa: F401  (the checkpoint names their classes)
+    from proj.export import deployable, normalization
+
+    checkpoint = Path(checkpoint)
+    module = L.LightningModule.load_from_checkpoint(checkpoint, map_location="cpu").eval()
+    datamodule = L.LightningDataModule.load_from_checkpoint(checkpoint)
+    datamodule.setup("test")  # CSV datasets learn their normalisation here
+    net = deployable(module, datamodule)
+    example, _ = next(iter(datamodule.test_dataloader()))
+    images = datamodule.on_after_batch_transfer(example[:1], 0)  # (1, C, H, W) as the net sees
+    mean, std = normalization(datamodule)
+
+    @torch.inference_mode()
+    def run(images: np.ndarray) -> np.ndarray:
+        return net(torch.from_numpy(images)).float().numpy()
+
+    return Predictor(
+        run=run,
+        class_names=list(datamodule.class_names),
+        input_shape=tuple(images.shape[1:]),
+        normalization={"mean": list(mean), "std": list(std)},
+        source=checkpoint,
+        metadata=_described(checkpoint, checkpoint.parent.parent),
+    )
+
+
+def _described(path: Path, run: Path | None) -> dict[str, Any]:
+    """The file's sha256, and the run's test accuracy from its metrics.json when known."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    described: dict[str, Any] = {"path": str(path), "sha256": digest.hexdigest()}
+    metrics = run / "metrics.json" if run else None
+    if metrics and metrics.is_file():
+        test = json.loads(metrics.read_text()).get("test") or {}
+        if "test/acc" in test:
+            described["test_acc"] = test["test/acc"]
+    return described
