@@ -10,9 +10,9 @@ from PIL import Image
 
 from proj.cli import main
 from proj.data import CSVImageDataModule
-from proj.images import load_rgb
 from proj.data.label_csv import read_label_csv
 from proj.errors import DataFormatError, DataNotFoundError
+from proj.images import load_rgb
 from tests.conftest import REPO, tiny_csv_args, write_image_folder
 
 NAMES = ("cat", "dog")

@@ -1,0 +1,133 @@
+"""The server answers as `predict` does, refuses bad input request by request, and stops."""
+
+import asyncio
+import struct
+import zlib
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from proj.serve.app import Settings, create_app
+from tests.serve.conftest import Server, png
+
+
+def _client(trained, backend: str, **settings) -> TestClient:
+    where = (
+        {"checkpoint": str(trained.checkpoint)}
+        if backend == "checkpoint"
+        else {"export": str(trained.export)}
+    )
+    return TestClient(create_app(Settings(**where, **settings)))
+
+
+def _post(client, data: bytes, query: str = "", field: str = "file"):
+    return client.post(f"/predict{query}", files={field: ("image.png", data, "image/png")})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["checkpoint", "export"])
+def test_the_first_200_test_images_get_predicts_top_label(trained, backend):
+    with _client(trained, backend) as client:
+        for i, row in enumerate(trained.predictions[:200]):
+            answer = _post(client, png(trained.test_images[i])).json()["predictions"]
+            assert answer[0]["label"] == row["pred"], f"test image {i}"
+            assert len(answer) == 3 and answer[0]["probability"] >= answer[1]["probability"]
+            assert answer[0]["probability"] == pytest.approx(float(row["prob"]), abs=1e-4)
+
+
+def _bomb() -> bytes:
+    """A PNG that says it is 30000 x 30000 pixels, in a few dozen bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 30000, 30000, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+BAD = [
+    ("not_an_image", lambda good: _post_args(b"these bytes are no image " * 20), 415),
+    ("truncated", lambda good: _post_args(good[: len(good) // 2]), 400),
+    ("empty", lambda good: _post_args(b""), 400),
+    ("no_file_field", lambda good: _post_args(good, field="image"), 400),
+    ("bomb", lambda good: _post_args(_bomb()), 413),
+    ("top_k_0", lambda good: _post_args(good, query="?top_k=0"), 400),
+    ("top_k_1000", lambda good: _post_args(good, query="?top_k=1000"), 400),
+    ("top_k_word", lambda good: _post_args(good, query="?top_k=many"), 400),
+    ("body_over_limit", lambda good: _post_args(b"\0" * (3 << 20)), 413),
+]  # fmt: skip
+
+
+def _post_args(data: bytes, query: str = "", field: str = "file") -> dict:
+    return {"data": data, "query": query, "field": field}
+
+
+@pytest.mark.parametrize("backend", ["checkpoint", "export"])
+def test_bad_uploads_get_a_json_error_and_the_next_request_is_right(trained, backend):
+    good = png(trained.test_images[0])
+    with _client(trained, backend, max_body_bytes=2 << 20) as client:
+        expected = _post(client, good).json()
+        for name, request, status in BAD:
+            response = _post(client, **request(good))
+            assert response.status_code == status, (name, response.text)
+            assert response.json()["error"], name
+            assert _post(client, good).json() == expected, f"after {name}"
+        no_form = client.post("/predict", content=good, headers={"content-type": "image/png"})
+        assert no_form.status_code == 415
+
+
+@pytest.mark.parametrize("size", [(1, 1), (20, 10000), (10000, 20)], ids=str)
+def test_any_size_and_mode_is_answered(trained, size):
+    rng = np.random.default_rng(0)
+    with _client(trained, "export", top_k=10) as client:
+        for shape in (size, (*size, 3), (*size, 4)):  # L, RGB, RGBA
+            pixels = rng.integers(0, 255, size=shape, dtype=np.uint8)
+            answer = _post(client, png(pixels)).json()["predictions"]
+            assert len(answer) == 10 and sum(p["probability"] for p in answer) == pytest.approx(1)
+        wide = png(np.full((600, 400), 65535, dtype=np.uint16))  # 16-bit gray
+        assert _post(client, wide, "?top_k=1").status_code == 200
+
+
+def test_health_metadata_and_page(trained):
+    with _client(trained, "checkpoint") as client:
+        assert client.get("/health").json() == {"status": "ok"}
+        meta = client.get("/metadata").json()
+        assert meta["class_names"][0] == "T-shirt/top" and meta["input"]["height"] == 28
+        assert meta["normalization"] == {"mean": [0.286], "std": [0.353]}
+        assert len(meta["model"]["sha256"]) == 64 and 0 <= meta["model"]["test_acc"] <= 1
+        page = client.get("/").text
+        assert "<html" in page and "http" not in page.replace("http-equiv", "")  # no CDN
+
+
+@pytest.mark.slow
+def test_a_burst_of_good_and_bad_requests_in_one_batch_and_sigterm_stops_every_worker(trained):
+    server = Server("--export", str(trained.export), "--max_batch_size", "32",
+                    "--batch_timeout", "0.05", "--workers", "2")  # fmt: skip
+    try:
+        images = trained.test_images[:24]
+        expected = [row["pred"] for row in trained.predictions[:24]]
+
+        async def burst() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+                requests = []
+                for i, image in enumerate(images):
+                    requests.append(client.post("/predict", files={"file": ("a.png", png(image))}))
+                    if i % 3 == 0:
+                        requests.append(client.post("/predict", files={"file": ("b.png", b"bad")}))
+                return await asyncio.gather(*requests)
+
+        answers = asyncio.run(burst())
+        good = [a for a in answers if a.status_code == 200]
+        assert [a.json()["predictions"][0]["label"] for a in good] == expected
+        assert sum(a.status_code == 415 for a in answers) == 8
+    finally:
+        seconds = server.stop()
+    assert seconds < 20
