@@ -7,7 +7,7 @@ CONFIG ?= configs/fashion_mnist/mlp.yaml
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup setup-dev data train test test-fast lint format
+.PHONY: setup setup-dev data browser train test test-fast serve lint format
 
 # Training needs only the package; the tests add the dev extras (pytest, ruff, and the
 # ONNX and Optuna extras the tests cover).
@@ -34,6 +34,11 @@ data:
 		echo "Fashion-MNIST: no apt-get; it will be downloaded into data/ on first use"; \
 	fi
 
+# Debian's Chromium, for the test that drives the server's page in a real browser
+# (skipped, and saying why, without it).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
 train: setup
 	$(BIN)/python -m proj fit --config $(CONFIG)
 
@@ -43,6 +48,16 @@ test: setup-dev
 # under a minute on 2 cores: the tests not marked slow
 test-fast: setup-dev
 	$(BIN)/python -m pytest -m "not slow"
+
+# The Dockerfile's command outside a container: EXPORT=<export folder>, or the best
+# checkpoint of CONFIG.
+PORT ?= 8000
+serve: $(VENV)/.installed-dev
+ifdef EXPORT
+	$(BIN)/python -m proj serve --export $(EXPORT) --host 127.0.0.1 --port $(PORT)
+else
+	$(BIN)/python -m proj serve --config $(CONFIG) --ckpt_path best --host 127.0.0.1 --port $(PORT)
+endif
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

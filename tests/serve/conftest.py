@@ -76,13 +76,17 @@ def free_port() -> int:
 class Server:
     """`python -m proj serve ARGS` in its own process group, stopped with SIGTERM."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(
+        self, *args: str, command: list[str] | None = None, env: dict | None = None
+    ) -> None:
+        """`command` (with `{port}` in it) replaces `python -m proj serve ARGS --port P`."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        command = command or [sys.executable, "-m", "proj", "serve", *args, "--port", "{port}"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "proj", "serve", *args, "--port", str(self.port)],
+            [part.replace("{port}", str(self.port)) for part in command],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )  # fmt: skip
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
