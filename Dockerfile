@@ -5,7 +5,7 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
-RUN pip install "onnxruntime>=1.18" numpy "pillow>=10" "fastapi>=0.110" "uvicorn>=0.29"
+RUN pip install "onnxruntime>=1.18" numpy "pillow>=10" "starlette>=0.37" "uvicorn[standard]>=0.29"
 
 WORKDIR /app
 COPY pyproject.toml README.md ./

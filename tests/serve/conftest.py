@@ -3,16 +3,11 @@ and a way to run `python -m proj serve` as a real process on a free loopback por
 
 import csv
 import io
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -30,6 +25,7 @@ class Trained:
     export: Path
     predictions: list[dict]  # predictions.csv's rows
     test_images: np.ndarray  # (N, 28, 28) uint8, in predictions.csv's order
+    data_dir: Path  # the tiny Fashion-MNIST it was trained on
 
 
 def png(pixels: np.ndarray) -> bytes:
@@ -64,53 +60,4 @@ def trained(tmp_path_factory) -> Trained:
     )
     with open(predictions, newline="") as f:
         rows = list(csv.DictReader(f))
-    return Trained(checkpoint, export, rows, images)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`python -m proj serve ARGS` in its own process group, stopped with SIGTERM."""
-
-    def __init__(
-        self, *args: str, command: list[str] | None = None, env: dict | None = None
-    ) -> None:
-        """`command` (with `{port}` in it) replaces `python -m proj serve ARGS --port P`."""
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = command or [sys.executable, "-m", "proj", "serve", *args, "--port", "{port}"]
-        self.process = subprocess.Popen(
-            [part.replace("{port}", str(self.port)) for part in command],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stdout.read()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("server did not become healthy in 120 s")
-
-    def stop(self, timeout: float = 20) -> float:
-        """SIGTERM to the server's main process only; seconds until its whole group is gone."""
-        start = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=timeout)
-        while time.monotonic() - start < timeout:
-            try:
-                os.killpg(self.process.pid, 0)
-            except ProcessLookupError:
-                return time.monotonic() - start
-            time.sleep(0.1)
-        os.killpg(self.process.pid, signal.SIGKILL)
-        raise AssertionError(f"processes of the server left after {timeout} s")
+    return Trained(checkpoint, export, rows, images, data)

@@ -7,8 +7,9 @@ import sys
 
 import httpx
 
+from proj.serve.process import Server
 from tests.conftest import REPO
-from tests.serve.conftest import Server, png
+from tests.serve.conftest import png
 
 DOCKERFILE = (REPO / "Dockerfile").read_text()
 

@@ -4,7 +4,8 @@ import shutil
 
 import pytest
 
-from tests.serve.conftest import Server, png
+from proj.serve.process import Server
+from tests.serve.conftest import png
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Offline machines: no browser download, no Google services at start

@@ -1,16 +1,21 @@
 """The server answers as `predict` does, refuses bad input request by request, and stops."""
 
 import asyncio
+import json
 import struct
+import subprocess
+import sys
 import zlib
 
 import httpx
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
+from starlette.testclient import TestClient
 
 from proj.serve.app import Settings, create_app
-from tests.serve.conftest import Server, png
+from proj.serve.process import Server
+from tests.conftest import REPO
+from tests.serve.conftest import png
 
 
 def _client(trained, backend: str, **settings) -> TestClient:
@@ -131,3 +136,23 @@ def test_a_burst_of_good_and_bad_requests_in_one_batch_and_sigterm_stops_every_w
     finally:
         seconds = server.stop()
     assert seconds < 20
+
+
+@pytest.mark.slow
+def test_the_load_benchmark_reports_every_way(trained, tmp_path):
+    """scripts/serve_benchmark.py for a fraction of a second per measurement (no figure
+    is asserted: speed is the script's to report)."""
+    out = tmp_path / "serve.json"
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "serve_benchmark.py"), "--seconds", "0.3",
+         "--repeats", "1", "--ckpt_path", str(trained.checkpoint), "--export", str(trained.export),
+         "--data_dir", str(trained.data_dir), "--json", str(out)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    results = json.loads(out.read_text())
+    for backend in ("checkpoint", "export"):
+        for batching in ("off", "on"):
+            for concurrency in (1, 8, 32):
+                figures = results[f"{backend}_batching_{batching}_c{concurrency}"]
+                assert figures["requests"] > 0 and figures["p99_ms"] >= figures["p50_ms"] > 0
+    assert results["batched_speedup_c32"] > 0 and "export_p99_ratio_c1" in results

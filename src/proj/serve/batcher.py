@@ -8,11 +8,12 @@ import numpy as np
 
 
 class Batcher:
-    """Collects up to `max_batch_size` images, waiting at most `batch_timeout` seconds after
-    the first, and runs them as one (B, C, H, W) batch on one model thread.
+    """Runs queued images as one (B, C, H, W) batch of up to `max_batch_size` on one model
+    thread; requests that arrive while a batch runs form the next one.
 
-    A batch of 32 costs the model far less than 32 batches of one on a CPU; the wait is
-    what a lone request pays for it (`max_batch_size 1` turns batching off).
+    A batch waits up to `batch_timeout` seconds for more only while other requests are
+    still on their way in (`expect()` was called for them: their uploads are being
+    decoded); a lone request never waits. `max_batch_size 1` turns batching off.
     """
 
     def __init__(
@@ -26,9 +27,18 @@ class Batcher:
         self.batch_timeout = batch_timeout
         self.queue: asyncio.Queue[tuple[np.ndarray, asyncio.Future]] = asyncio.Queue()
         self.model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        self.arriving = 0  # requests announced by expect() and not yet queued
 
-    async def __call__(self, image: np.ndarray) -> np.ndarray:
-        """The model's output row for one (C, H, W) image."""
+    def expect(self) -> None:
+        """A request has started that will (most likely) be queued soon."""
+        self.arriving += 1
+
+    async def __call__(self, image: np.ndarray | None) -> np.ndarray | None:
+        """The model's output row for one (C, H, W) image; None: the expected request
+        failed before it had an image (say so, or a batch would wait for it)."""
+        self.arriving -= 1
+        if image is None:
+            return None
         future = asyncio.get_running_loop().create_future()
         await self.queue.put((image, future))
         return await future
@@ -45,7 +55,7 @@ class Batcher:
                 except asyncio.QueueEmpty:
                     pass
                 remaining = deadline - loop.time()
-                if remaining <= 0:
+                if remaining <= 0 or self.arriving <= 0:
                     break
                 try:
                     batch.append(await asyncio.wait_for(self.queue.get(), remaining))

@@ -12,6 +12,11 @@ from typing import Any
 
 import numpy as np
 
+# One thread for the model: the event loop (HTTP, decoding) needs a core of its own. On 2
+# cores, 1 model thread served 451-646 requests/s against 319-551 with 2 (same CNN, same
+# load, batching off-on; scripts/serve_benchmark.py's client).
+MODEL_THREADS = 1
+
 
 @dataclass
 class Predictor:
@@ -39,6 +44,7 @@ def from_export(folder: str | Path) -> Predictor:
     card = json.loads((folder / "model.json").read_text())
     path = folder / "model.onnx"
     options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = MODEL_THREADS
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
 
@@ -65,6 +71,7 @@ def from_checkpoint(checkpoint: str | Path) -> Predictor:
     import proj.tasks  # noqa: F401  (the checkpoint names their classes)
     from proj.export import deployable, normalization
 
+    torch.set_num_threads(MODEL_THREADS)
     checkpoint = Path(checkpoint)
     module = L.LightningModule.load_from_checkpoint(checkpoint, map_location="cpu").eval()
     datamodule = L.LightningDataModule.load_from_checkpoint(checkpoint)

@@ -6,9 +6,8 @@ follow the evaluation path: 16-bit scaled, transparency on white, the short side
 to the input size and the centre cropped (what `Resize` + `CenterCrop` do for CSV data).
 """
 
-import email.parser
-import email.policy
 import io
+import re
 import warnings
 
 import numpy as np
@@ -27,15 +26,25 @@ class UploadError(Exception):
 
 
 def file_field(body: bytes, content_type: str, field: str = "file") -> bytes:
-    """The bytes of the multipart form field `field`, parsed in memory."""
-    if not content_type.startswith("multipart/form-data"):
+    """The bytes of the multipart form field `field` (RFC 7578), parsed in memory.
+
+    By hand: the standard library's email parser took ~0.3 ms a request, a fifth of the
+    server's time per request under load.
+    """
+    boundary = _BOUNDARY.search(content_type)
+    if not content_type.startswith("multipart/form-data") or boundary is None:
         raise UploadError(415, f"expected multipart/form-data with a '{field}' field")
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-    for part in message.iter_parts():
-        if part.get_param("name", header="content-disposition") == field:
-            return part.get_payload(decode=True) or b""
+    delimiter = b"--" + boundary.group(1).strip('"').encode()
+    for part in body.split(delimiter)[1:]:
+        head, _, content = part.partition(b"\r\n\r\n")
+        name = _FIELD_NAME.search(head)
+        if name and name.group(1).decode(errors="replace") == field:
+            return content.removesuffix(b"\r\n")
     raise UploadError(400, f"no form field '{field}': send the image as -F {field}=@image.png")
+
+
+_BOUNDARY = re.compile(r"boundary=(\"[^\"]+\"|[^;\s]+)")
+_FIELD_NAME = re.compile(rb'Content-Disposition:[^\r\n]*;\s*name="([^"]*)"', re.IGNORECASE)
 
 
 def image_array(data: bytes, shape: tuple[int, int, int], max_pixels: int) -> np.ndarray:
