@@ -29,6 +29,9 @@ def parse(argv: list[str] | None) -> tuple[Settings, dict]:
     parser.add_argument("--top_k", type=int, default=3, help="classes per answer (?top_k=K)")
     parser.add_argument("--max_body_mb", type=float, default=20.0, help="larger bodies get 413")
     parser.add_argument("--max_pixels", type=int, default=40_000_000, help="larger images: 413")
+    parser.add_argument(
+        "--access_log", action="store_true", help="a log line per request (off: ~5%% of the time)"
+    )
     args = parser.parse_args(argv)
     if args.max_batch_size < 1 or args.workers < 1 or args.top_k < 1 or args.batch_timeout < 0:
         parser.error("--max_batch_size, --workers and --top_k must be >= 1, --batch_timeout >= 0")
@@ -43,7 +46,8 @@ def parse(argv: list[str] | None) -> tuple[Settings, dict]:
     )
     if args.export and not (Path(args.export) / "model.onnx").is_file():
         parser.error(f"--export {args.export}: no model.onnx there (scripts/export.py writes it)")
-    return settings, {"host": args.host, "port": args.port, "workers": args.workers}
+    server = {"host": args.host, "port": args.port, "workers": args.workers}
+    return settings, {**server, "access_log": args.access_log}
 
 
 def _checkpoint(args, parser: ScriptParser) -> str:
@@ -77,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         host=server["host"],
         port=server["port"],
         workers=server["workers"],
+        access_log=server["access_log"],
         timeout_graceful_shutdown=5,
     )
 

@@ -1,0 +1,97 @@
+"""Check a running server against `predict`: same top labels, bad input refused, still healthy.
+
+    python scripts/serve_check.py --url http://127.0.0.1:8000 \
+        --predictions logs/fashion_mnist/cnn/version_1/predictions.csv --count 50
+
+Posts the first `--count` Fashion-MNIST test images as PNG files and compares each top
+label with predictions.csv's; then sends random bytes, a truncated PNG, a PNG claiming
+30000 x 30000 pixels and a 60 MB body, each of which must get a 4xx, and checks that the
+server is healthy and right afterwards. Exits 1 on any difference.
+"""
+
+import csv
+import io
+import struct
+import sys
+import zlib
+
+import httpx
+import numpy as np
+from PIL import Image
+
+from proj.data import FashionMNISTDataModule
+from proj.data.idx import read_images_and_labels
+from proj.script_args import ScriptParser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--predictions", required=True, help="predictions.csv of `predict`")
+    parser.add_argument("--count", type=int, default=50)
+    parser.add_argument("--data_dir", default="data", help="where Fashion-MNIST is (or goes)")
+    args = parser.parse_args(argv)
+
+    with open(args.predictions, newline="") as f:
+        expected = [row["pred"] for row in csv.DictReader(f)][: args.count]
+    pngs = [_png(image) for image in _test_images(args.data_dir)[: args.count]]
+    client = httpx.Client(base_url=args.url, timeout=60)
+    served = [_top_label(client, image) for image in pngs]
+    same = sum(a == b for a, b in zip(served, expected, strict=True))
+    print(f"top label as predictions.csv: {same} of {len(expected)}")
+    failures = len(expected) - same
+    bad = {
+        "random bytes": np.random.default_rng(0).bytes(5000),
+        "truncated PNG": pngs[0][: len(pngs[0]) // 2],
+        "30000x30000 PNG bomb": _bomb(),
+        "60 MB body": bytes(60 << 20),
+    }
+    for name, data in bad.items():
+        response = client.post("/predict", files={"file": ("upload.png", data)})
+        ok = 400 <= response.status_code < 500
+        failures += not ok
+        print(f"{name:22} {response.status_code} {response.json().get('error', '')[:70]}")
+    healthy = client.get("/health").status_code == 200
+    still_right = _top_label(client, pngs[0]) == expected[0]
+    print(f"afterwards: health {'200' if healthy else 'not 200'}, answers right: {still_right}")
+    return 0 if failures == 0 and healthy and still_right else 1
+
+
+def _top_label(client: httpx.Client, png: bytes) -> str:
+    response = client.post("/predict", files={"file": ("image.png", png, "image/png")})
+    response.raise_for_status()
+    return response.json()["predictions"][0]["label"]
+
+
+def _test_images(data_dir: str) -> np.ndarray:
+    datamodule = FashionMNISTDataModule(data_dir=data_dir)
+    datamodule.prepare_data()
+    raw = datamodule.raw_dir
+    images, _ = read_images_and_labels(
+        raw / "t10k-images-idx3-ubyte", raw / "t10k-labels-idx1-ubyte", (28, 28), 10
+    )
+    return images
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _bomb() -> bytes:
+    """A valid PNG header that claims 30000 x 30000 pixels, in a few dozen bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 30000, 30000, 1, 0, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
