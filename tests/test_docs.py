@@ -41,6 +41,18 @@ def _script_help(script: str) -> str:
     return result.stdout
 
 
+@functools.cache
+def _serve_help() -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "proj", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def _make_targets() -> set[str]:
     return set(re.findall(r"^([\w-]+):", (REPO / "Makefile").read_text(), re.M))
 
@@ -73,6 +85,10 @@ def _check_line(page: Path, line: str, folder: Path, capsys) -> None:
     elif words[0] == "make":
         targets = [w for w in words[1:] if "=" not in w]
         assert set(targets) <= _make_targets(), f"{page.name}: make {targets}"
+    elif words[:4] == ["python", "-m", "proj", "serve"]:
+        flags = [w.split("=")[0] for w in words[4:] if w.startswith("--")]
+        missing = [f for f in flags if f not in _serve_help()]
+        assert not missing, f"{page.name}: python -m proj serve has no {missing}"
     elif "proj" in words and words[words.index("proj") - 1] == "-m":
         _check_proj(words[words.index("proj") + 1 :], capsys, f"{page.name}: {line}")
     elif words[0] == "python" and words[1].startswith("scripts/"):

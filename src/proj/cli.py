@@ -351,6 +351,11 @@ def _launched_rank() -> int:
 
 def main(args: list[str] | None = None) -> None:
     """The command line; `main([...])` runs the same from Python (the scripts' fits)."""
+    argv = sys.argv[1:] if args is None else args
+    if argv[:1] == ["serve"]:  # `proj serve`, as `python -m proj serve`
+        from proj.serve.main import main as serve
+
+        return serve(argv[1:])
     try:
         with warnings.catch_warnings():
             # scripts pass `args` while their own arguments are in sys.argv: intended here

@@ -46,8 +46,8 @@ def app_from_env() -> Starlette:
 
 
 def create_app(settings: Settings, load: Callable[[], Predictor] | None = None) -> Starlette:
-    """Starlette, not FastAPI on top of it: its dependency solving and middlewares cost
-    ~0.2 ms a request, which batching cannot save."""
+    """Starlette, not FastAPI on top of it: a request's fixed cost is what batching cannot
+    save, and FastAPI's routing and middleware layers add to it (docs/serving.md)."""
     state: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager

@@ -28,8 +28,8 @@ class UploadError(Exception):
 def file_field(body: bytes, content_type: str, field: str = "file") -> bytes:
     """The bytes of the multipart form field `field` (RFC 7578), parsed in memory.
 
-    By hand: the standard library's email parser took ~0.3 ms a request, a fifth of the
-    server's time per request under load.
+    By hand: the standard library's email parser was 11% of the server's time under load
+    (a py-spy profile; docs/serving.md).
     """
     boundary = _BOUNDARY.search(content_type)
     if not content_type.startswith("multipart/form-data") or boundary is None:
