@@ -73,8 +73,12 @@ def test_trainer_fragment_stacks_on_a_dataset_config(fragment, capsys):
         main(["fit", "--config", str(MLP), "--config", str(fragment), "--print_config"])
     assert exit_info.value.code == 0
     printed = yaml.safe_load(capsys.readouterr().out)
-    for key, value in yaml.safe_load(fragment.read_text())["trainer"].items():
+    content = yaml.safe_load(fragment.read_text())
+    for key, value in content.get("trainer", {}).items():
         assert printed["trainer"][key] == value, key
+    for key, value in content.items():  # top-level switches such as prefer_bf16
+        if key != "trainer":
+            assert printed[key] == value, key
     assert printed["model"]["class_path"] == "proj.tasks.ImageClassifier"
 
 

@@ -46,6 +46,7 @@ from proj.callbacks import (
 from proj.callbacks.step_hooks import skip_noop_batch_hooks
 from proj.errors import ConfigError, ProjError, brief
 from proj.parser import PROG, ProjArgumentParser, config_files, yaml_syntax_error
+from proj.precision import preferred_precision
 from proj.runs import (
     check_checkpoint,
     experiment_name,
@@ -112,6 +113,13 @@ class ProjCLI(LightningCLI):
         parser.add_argument(
             "--top_k", type=int, default=1, help="predict only: classes per row in predictions.csv."
         )
+        parser.add_argument(
+            "--prefer_bf16",
+            type=bool,
+            default=False,
+            help="bf16 autocast where the hardware computes bf16 natively, else float32 (or "
+            "float16 autocast on a GPU without bf16); an explicit trainer.precision wins.",
+        )
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.add_lightning_class_args(TensorBoardViews, "views")
         parser.set_defaults(
@@ -176,6 +184,9 @@ class ProjCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         trainer = self._subconfig.trainer
+        if self._subconfig.prefer_bf16 and trainer.get("precision") is None:
+            trainer.precision, why = preferred_precision(trainer.get("accelerator"))
+            rank_zero_info(f"precision: {trainer.precision} ({why})")
         if trainer.get("fast_dev_run"):
             # Lightning 2.6 still writes last.ckpt (into the working directory) at the end
             # of a fast_dev_run, which is meant to save nothing.

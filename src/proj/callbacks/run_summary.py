@@ -116,6 +116,7 @@ class RunSummary(Callback):
         log_dir = trainer.log_dir  # a broadcast under DDP: every rank must ask for it
         if trainer.is_global_zero:
             self.summary["wall_seconds"] = round(time.perf_counter() - self._created, 2)
+            self.summary["precision"] = str(trainer.precision)  # what ran, not what was asked
             write_json(f"{log_dir}/{METRICS_FILE}", self.summary)
 
 
