@@ -18,7 +18,6 @@ import torch
 
 import proj.data
 import proj.tasks  # noqa: F401
-from proj.errors import ProjError
 from proj.export import (
     deployable,
     export_onnx,
@@ -26,8 +25,7 @@ from proj.export import (
     real_inputs,
     write_model_card,
 )
-from proj.runs import experiment_name, resolve_checkpoint
-from proj.script_args import ScriptParser
+from proj.script_args import ScriptParser, resolved_checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,17 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=1e-4)
     args = parser.parse_args(argv)
 
-    checkpoint = Path(args.ckpt_path)
-    if args.ckpt_path in ("best", "last"):
-        if not (args.experiment or args.config):
-            parser.error("--ckpt_path best/last needs --config or --experiment")
-        experiment = args.experiment or experiment_name(args.config)
-        try:
-            checkpoint = resolve_checkpoint(args.logs_dir, experiment, args.ckpt_path)
-        except ProjError as err:
-            parser.error(str(err))
-    elif not checkpoint.is_file():
-        parser.error(f"--ckpt_path {checkpoint}: no such file")
+    checkpoint = resolved_checkpoint(parser, args)
     print(f"checkpoint: {checkpoint}")
 
     module = L.LightningModule.load_from_checkpoint(checkpoint, map_location="cpu")

@@ -3,6 +3,7 @@
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -31,3 +32,24 @@ class ScriptParser(argparse.ArgumentParser):
             if flag in self._renamed:
                 print(f"note: {flag} is now spelled {self._renamed[flag]}", file=sys.stderr)
         return super().parse_known_args(args, namespace)
+
+
+def resolved_checkpoint(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Path:
+    """`args.ckpt_path` as a file: `best`/`last` of the experiment that `--experiment` or
+    `--config` names under `--logs_dir` (as the CLI resolves them), or a file that exists."""
+    from proj.errors import ProjError
+    from proj.runs import experiment_name, resolve_checkpoint  # torch: only when asked
+
+    if args.ckpt_path not in ("best", "last"):
+        if not Path(args.ckpt_path).is_file():
+            parser.error(f"--ckpt_path {args.ckpt_path}: no such file (or use 'best' / 'last')")
+        return Path(args.ckpt_path)
+    if not (args.experiment or args.config):
+        parser.error("--ckpt_path best/last needs --config or --experiment")
+    experiment = args.experiment or experiment_name(args.config)
+    try:
+        found = resolve_checkpoint(args.logs_dir, experiment, args.ckpt_path)
+    except ProjError as err:
+        parser.error(str(err))
+    print(f"--ckpt_path {args.ckpt_path} -> {found}", file=sys.stderr)
+    return found

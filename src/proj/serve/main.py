@@ -6,10 +6,9 @@ python -m proj serve --export logs/fashion_mnist/cnn/version_0/export
 
 import json
 import os
-import sys
 from pathlib import Path
 
-from proj.script_args import ScriptParser
+from proj.script_args import ScriptParser, resolved_checkpoint
 from proj.serve.app import SETTINGS_ENV, Settings
 
 
@@ -36,7 +35,7 @@ def parse(argv: list[str] | None) -> tuple[Settings, dict]:
     if args.max_batch_size < 1 or args.workers < 1 or args.top_k < 1 or args.batch_timeout < 0:
         parser.error("--max_batch_size, --workers and --top_k must be >= 1, --batch_timeout >= 0")
     settings = Settings(
-        checkpoint=_checkpoint(args, parser) if args.ckpt_path else None,
+        checkpoint=str(resolved_checkpoint(parser, args)) if args.ckpt_path else None,
         export=args.export,
         max_batch_size=args.max_batch_size,
         batch_timeout=args.batch_timeout,
@@ -48,25 +47,6 @@ def parse(argv: list[str] | None) -> tuple[Settings, dict]:
         parser.error(f"--export {args.export}: no model.onnx there (scripts/export.py writes it)")
     server = {"host": args.host, "port": args.port, "workers": args.workers}
     return settings, {**server, "access_log": args.access_log}
-
-
-def _checkpoint(args, parser: ScriptParser) -> str:
-    from proj.errors import ProjError
-    from proj.runs import experiment_name, resolve_checkpoint
-
-    if args.ckpt_path not in ("best", "last"):
-        if not Path(args.ckpt_path).is_file():
-            parser.error(f"--ckpt_path {args.ckpt_path}: no such file (or use 'best' / 'last')")
-        return args.ckpt_path
-    if not (args.experiment or args.config):
-        parser.error("--ckpt_path best/last needs --config or --experiment")
-    experiment = args.experiment or experiment_name(args.config)
-    try:
-        found = resolve_checkpoint(args.logs_dir, experiment, args.ckpt_path)
-    except ProjError as err:
-        parser.error(str(err))
-    print(f"--ckpt_path {args.ckpt_path} -> {found}", file=sys.stderr)
-    return str(found)
 
 
 def main(argv: list[str] | None = None) -> None:
