@@ -21,7 +21,7 @@ from proj.serve.predictors import Predictor, from_checkpoint, from_export
 from proj.serve.uploads import UploadError, file_field, image_array
 
 SETTINGS_ENV = "PROJ_SERVE_SETTINGS"  # how worker processes learn what to serve
-SMALL_UPLOAD = 64 * 1024  # bytes: decoded on the event loop (a 28x28 PNG takes ~50 us)
+SMALL_UPLOAD = 64 * 1024  # bytes: decoded on the event loop, larger ones in a worker thread
 
 
 @dataclass
@@ -45,14 +45,14 @@ def app_from_env() -> Starlette:
     return create_app(Settings(**json.loads(os.environ[SETTINGS_ENV])))
 
 
-def create_app(settings: Settings, load: Callable[[], Predictor] | None = None) -> Starlette:
+def create_app(settings: Settings) -> Starlette:
     """Starlette, not FastAPI on top of it: a request's fixed cost is what batching cannot
     save, and FastAPI's routing and middleware layers add to it (docs/serving.md)."""
     state: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        predictor = await run_in_threadpool(load or settings.load)
+        predictor = await run_in_threadpool(settings.load)
         batcher = Batcher(predictor.probabilities, settings.max_batch_size, settings.batch_timeout)
         task = asyncio.create_task(batcher.run())
         state.update(predictor=predictor, batcher=batcher)

@@ -26,8 +26,7 @@ class Predictor:
     class_names: list[str]
     input_shape: tuple[int, int, int]  # (C, H, W)
     normalization: dict[str, list[float]]
-    source: Path
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)  # path, sha256, test accuracy
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         logits = np.asarray(self.run(images), dtype=np.float64)
@@ -57,7 +56,6 @@ def from_export(folder: str | Path) -> Predictor:
         class_names=list(card["class_names"]),
         input_shape=tuple(card["input"]["shape"][1:]),
         normalization=card["normalization_folded_in"],
-        source=path,
         metadata=_described(path, checkpoint.parent.parent if checkpoint.name else None),
     )
 
@@ -90,7 +88,6 @@ def from_checkpoint(checkpoint: str | Path) -> Predictor:
         class_names=list(datamodule.class_names),
         input_shape=tuple(images.shape[1:]),
         normalization={"mean": list(mean), "std": list(std)},
-        source=checkpoint,
         metadata=_described(checkpoint, checkpoint.parent.parent),
     )
 
