@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                 for concurrency, figures in runs.items():
                     key = f"{backend}_batching_{batching}_c{concurrency}"
                     results[key] = figures
-                    print(f"{key:32} {figures['rps']:7.1f} req/s  p50 {figures['p50_ms']:6.1f} ms"
+                    spread = f"({figures['rps_min']:.0f}-{figures['rps_max']:.0f})"
+                    print(f"{key:32} {figures['rps']:7.1f} req/s {spread:11}  p50 {figures['p50_ms']:6.1f} ms"
                           f"  p99 {figures['p99_ms']:6.1f} ms", flush=True)  # fmt: skip
     for backend in ("checkpoint", "export"):
         on, off = results[f"{backend}_batching_on_c32"], results[f"{backend}_batching_off_c32"]
@@ -91,7 +92,11 @@ def _measure(source: list[str], max_batch_size: int, uploads: list[bytes], secon
         finally:
             server.stop()
     return {
-        c: {k: statistics.median(run[k] for run in runs) for k in runs[0]}
+        c: {
+            **{k: statistics.median(run[k] for run in runs) for k in runs[0]},
+            "rps_min": min(run["rps"] for run in runs),  # the spread of the runs
+            "rps_max": max(run["rps"] for run in runs),
+        }
         for c, runs in per_run.items()
     }
 

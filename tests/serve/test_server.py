@@ -143,4 +143,5 @@ def test_the_load_benchmark_reports_every_way(trained, tmp_path):
             for concurrency in (1, 8, 32):
                 figures = results[f"{backend}_batching_{batching}_c{concurrency}"]
                 assert figures["requests"] > 0 and figures["p99_ms"] >= figures["p50_ms"] > 0
+                assert figures["rps_min"] <= figures["rps"] <= figures["rps_max"]
     assert results["batched_speedup_c32"] > 0 and "export_p99_ratio_c1" in results
