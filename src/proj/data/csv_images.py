@@ -166,16 +166,17 @@ class CSVImageDataModule(L.LightningDataModule):
         message (bad columns, bad labels, missing and unreadable files), or unreadable
         files skipped with `on_bad_image: skip`."""
         rows, problems = parse_label_csv(csv_file, self.class_names)
-        missing = [r for r in rows if not (self.image_dir / r.file).is_file()]
-        problems += [(r.line, f"line {r.line}: {r.file}: image file not found") for r in missing]
-        bad = []
-        for row in rows:
-            if row in missing:
+        missing, bad = [], []
+        for row in rows:  # each file checked once: missing, or decoded
+            path = self.image_dir / row.file
+            if not path.is_file():
+                missing.append(row)
                 continue
             try:
-                load_rgb(self.image_dir / row.file)
+                load_rgb(path)
             except DataFormatError as err:
                 bad.append((row, str(err)))
+        problems += [(r.line, f"line {r.line}: {r.file}: image file not found") for r in missing]
         if self.on_bad_image == "raise":
             problems += [(r.line, f"line {r.line}: {message}") for r, message in bad]
         if problems:
