@@ -12,7 +12,6 @@ a few steps first (its speed does not depend on its accuracy).
 """
 
 import asyncio
-import io
 import json
 import statistics
 import subprocess
@@ -21,10 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from PIL import Image
-
 from proj.script_args import ScriptParser
 from proj.serve.process import Server
+from proj.serve.samples import fashion_mnist_test_images, png
 
 REPO = Path(__file__).resolve().parents[1]
 CONCURRENCY = (1, 8, 32)
@@ -48,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint, export = _train_and_export(Path(scratch), args.data_dir)
         elif export is None:
             export = _export(checkpoint, Path(scratch) / "export")
-        uploads = _test_pngs(args.data_dir, 64)
+        uploads = [png(image) for image in fashion_mnist_test_images(args.data_dir)[:64]]
         results: dict = {"seconds_per_measurement": seconds, "repeats": args.repeats}
         for backend, source in (("checkpoint", ["--ckpt_path", str(checkpoint)]),
                                 ("export", ["--export", str(export)])):  # fmt: skip
@@ -157,25 +155,6 @@ def _request(host: str, upload: bytes) -> bytes:
         f"Content-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
-
-
-def _test_pngs(data_dir: str, count: int) -> list[bytes]:
-    """The first test images of Fashion-MNIST, found where the DataModule finds them."""
-    from proj.data import FashionMNISTDataModule
-    from proj.data.idx import read_images_and_labels
-
-    datamodule = FashionMNISTDataModule(data_dir=data_dir)
-    datamodule.prepare_data()
-    raw = datamodule.raw_dir
-    images, _ = read_images_and_labels(
-        raw / "t10k-images-idx3-ubyte", raw / "t10k-labels-idx1-ubyte", (28, 28), 10
-    )
-    pngs = []
-    for image in images[:count]:
-        buffer = io.BytesIO()
-        Image.fromarray(image).save(buffer, "PNG")
-        pngs.append(buffer.getvalue())
-    return pngs
 
 
 def _train_and_export(folder: Path, data_dir: str) -> tuple[Path, Path]:

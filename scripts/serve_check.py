@@ -10,18 +10,13 @@ server is healthy and right afterwards. Exits 1 on any difference.
 """
 
 import csv
-import io
-import struct
 import sys
-import zlib
 
 import httpx
 import numpy as np
-from PIL import Image
 
-from proj.data import FashionMNISTDataModule
-from proj.data.idx import read_images_and_labels
 from proj.script_args import ScriptParser
+from proj.serve.samples import fashion_mnist_test_images, png, png_bomb
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with open(args.predictions, newline="") as f:
         expected = [row["pred"] for row in csv.DictReader(f)][: args.count]
-    pngs = [_png(image) for image in _test_images(args.data_dir)[: args.count]]
+    pngs = [png(image) for image in fashion_mnist_test_images(args.data_dir)[: args.count]]
     client = httpx.Client(base_url=args.url, timeout=60)
     served = [_top_label(client, image) for image in pngs]
     same = sum(a == b for a, b in zip(served, expected, strict=True))
@@ -43,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     bad = {
         "random bytes": np.random.default_rng(0).bytes(5000),
         "truncated PNG": pngs[0][: len(pngs[0]) // 2],
-        "30000x30000 PNG bomb": _bomb(),
+        "30000x30000 PNG bomb": png_bomb(),
         "60 MB body": bytes(60 << 20),
     }
     for name, data in bad.items():
@@ -61,36 +56,6 @@ def _top_label(client: httpx.Client, png: bytes) -> str:
     response = client.post("/predict", files={"file": ("image.png", png, "image/png")})
     response.raise_for_status()
     return response.json()["predictions"][0]["label"]
-
-
-def _test_images(data_dir: str) -> np.ndarray:
-    datamodule = FashionMNISTDataModule(data_dir=data_dir)
-    datamodule.prepare_data()
-    raw = datamodule.raw_dir
-    images, _ = read_images_and_labels(
-        raw / "t10k-images-idx3-ubyte", raw / "t10k-labels-idx1-ubyte", (28, 28), 10
-    )
-    return images
-
-
-def _png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def _bomb() -> bytes:
-    """A valid PNG header that claims 30000 x 30000 pixels, in a few dozen bytes."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 30000, 30000, 1, 0, 0, 0, 0)
-    idat = zlib.compress(b"\0" * 64)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 and a way to run `python -m proj serve` as a real process on a free loopback port."""
 
 import csv
-import io
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -10,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from proj.cli import main
-from proj.data.idx import read_images_and_labels
+from proj.serve.samples import fashion_mnist_test_images
 from tests.conftest import QUIET, REPO, tiny_data_args, write_fashion_mnist
 
 CNN = str(REPO / "configs" / "fashion_mnist" / "cnn.yaml")
@@ -26,13 +24,6 @@ class Trained:
     predictions: list[dict]  # predictions.csv's rows
     test_images: np.ndarray  # (N, 28, 28) uint8, in predictions.csv's order
     data_dir: Path  # the tiny Fashion-MNIST it was trained on
-
-
-def png(pixels: np.ndarray) -> bytes:
-    """PNG bytes; the mode follows the array (uint8 2-D: L, 3 or 4 channels: RGB(A), uint16: I;16)."""
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="session")
@@ -54,10 +45,7 @@ def trained(tmp_path_factory) -> Trained:
          "--formats", "onnx", "--out", str(export)],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
-    raw = data / "FashionMNIST" / "raw"
-    images, _ = read_images_and_labels(
-        raw / "t10k-images-idx3-ubyte", raw / "t10k-labels-idx1-ubyte", (28, 28), 10
-    )
+    images = fashion_mnist_test_images(str(data))
     with open(predictions, newline="") as f:
         rows = list(csv.DictReader(f))
     return Trained(checkpoint, export, rows, images, data)

@@ -8,8 +8,8 @@ import sys
 import httpx
 
 from proj.serve.process import Server
+from proj.serve.samples import png
 from tests.conftest import REPO
-from tests.serve.conftest import png
 
 DOCKERFILE = (REPO / "Dockerfile").read_text()
 

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from proj.serve.process import Server
-from tests.serve.conftest import png
+from proj.serve.samples import png
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Offline machines: no browser download, no Google services at start

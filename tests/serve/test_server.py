@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import runpy
 import subprocess
 import sys
 
@@ -13,8 +12,8 @@ from starlette.testclient import TestClient
 
 from proj.serve.app import Settings, create_app
 from proj.serve.process import Server
+from proj.serve.samples import png, png_bomb
 from tests.conftest import REPO
-from tests.serve.conftest import png
 
 
 def _client(trained, backend: str, **settings) -> TestClient:
@@ -41,17 +40,12 @@ def test_the_first_200_test_images_get_predicts_top_label(trained, backend):
             assert answer[0]["probability"] == pytest.approx(float(row["prob"]), abs=1e-4)
 
 
-def _bomb() -> bytes:
-    """scripts/serve_check.py's PNG that claims 30000 x 30000 pixels in a few dozen bytes."""
-    return runpy.run_path(str(REPO / "scripts" / "serve_check.py"))["_bomb"]()
-
-
 BAD = [
     ("not_an_image", lambda good: _post_args(b"these bytes are no image " * 20), 415),
     ("truncated", lambda good: _post_args(good[: len(good) // 2]), 400),
     ("empty", lambda good: _post_args(b""), 400),
     ("no_file_field", lambda good: _post_args(good, field="image"), 400),
-    ("bomb", lambda good: _post_args(_bomb()), 413),
+    ("bomb", lambda good: _post_args(png_bomb()), 413),
     ("top_k_0", lambda good: _post_args(good, query="?top_k=0"), 400),
     ("top_k_1000", lambda good: _post_args(good, query="?top_k=1000"), 400),
     ("top_k_word", lambda good: _post_args(good, query="?top_k=many"), 400),
