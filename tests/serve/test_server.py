@@ -83,6 +83,12 @@ def test_any_size_and_mode_is_answered(trained, size):
         assert _post(client, wide, "?top_k=1").status_code == 200
 
 
+def test_a_default_top_k_above_the_class_count_answers_every_class(trained):
+    with _client(trained, "export", top_k=20) as client:
+        assert len(_post(client, png(trained.test_images[0])).json()["predictions"]) == 10
+        assert _post(client, png(trained.test_images[0]), "?top_k=11").status_code == 400
+
+
 def test_health_metadata_and_page(trained):
     with _client(trained, "checkpoint") as client:
         assert client.get("/health").json() == {"status": "ok"}

@@ -130,14 +130,18 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def _top_k(text: str | None, default: int, predictor: Predictor) -> int:
+    """`?top_k=K` checked against the class count; without it, `--top_k` capped at that
+    count (a 2-class model served with the default of 3 answers both classes)."""
     count = len(predictor.class_names)
+    if text is None:
+        return min(default, count)
     try:
-        top_k = default if text is None else int(text)
+        top_k = int(text)
     except ValueError:
         raise UploadError(400, f"top_k must be an integer in 1..{count}, got {text!r}") from None
     if not 1 <= top_k <= count:
         raise UploadError(400, f"top_k must be in 1..{count}, got {top_k}")
-    return min(top_k, count)
+    return top_k
 
 
 class BodyLimit:
