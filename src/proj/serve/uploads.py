@@ -16,6 +16,11 @@ from PIL import Image
 from proj.errors import DataFormatError
 from proj.images import as_channels, open_image
 
+# The server's own `max_pixels` decides (413); Pillow's warning above 89 MP would only be
+# noise. Set once: `warnings.catch_warnings()` per request is not thread-safe, and large
+# uploads are decoded in worker threads.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
 
 class UploadError(Exception):
     """A request the server answers with `status` and this message, and nothing else."""
@@ -53,10 +58,8 @@ def image_array(data: bytes, shape: tuple[int, int, int], max_pixels: int) -> np
     if not data:
         raise UploadError(400, "the uploaded file is empty")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as header:  # reads the size, not the pixels
-                pixels = header.width * header.height
+        with Image.open(io.BytesIO(data)) as header:  # reads the size, not the pixels
+            pixels = header.width * header.height
     except Image.DecompressionBombError as err:
         raise UploadError(413, f"image too large: {err}") from err
     except (OSError, ValueError) as err:
@@ -64,9 +67,7 @@ def image_array(data: bytes, shape: tuple[int, int, int], max_pixels: int) -> np
     if pixels > max_pixels:
         raise UploadError(413, f"image of {pixels:,} pixels; the limit is {max_pixels:,}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = as_channels(open_image(io.BytesIO(data), "upload"), channels)
+        image = as_channels(open_image(io.BytesIO(data), "upload"), channels)
     except DataFormatError as err:
         raise UploadError(400, str(err)) from err
     image = _short_side_and_centre(image, height, width)
