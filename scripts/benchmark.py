@@ -40,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
@@ -147,8 +148,6 @@ def time_raw(model: str, data_dir: str, limit: int | None, warmup: int) -> float
 
 
 def time_lightning(model: str, data_dir: str, limit: int | None, warmup: int) -> float:
-    import lightning as L
-
     class Bare(L.LightningModule):
         def __init__(self) -> None:
             super().__init__()
@@ -244,15 +243,65 @@ def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> floa
     return metrics["train_epoch_seconds"][0] / metrics["global_step"]
 
 
+def _automatic_optimization() -> None:
+    """Lightning's automatic optimization (its per-step closure) instead of DirectStep's."""
+    from proj.tasks.direct_step import DirectStep
+
+    DirectStep.automatic_optimization = property(lambda self: True, lambda self, value: None)
+
+
+def _dispatch_every_hook() -> None:
+    """Every callback hook dispatched, as Lightning does by default."""
+    import proj.cli
+
+    proj.cli.skip_noop_batch_hooks = lambda callbacks: None
+
+
+def _torchmetrics_training_metrics() -> None:
+    """Training loss and accuracy through self.log and a torchmetrics metric every step."""
+    from torchmetrics.classification import MulticlassAccuracy
+
+    from proj.tasks import ImageClassifier
+
+    def log_training(self, loss, logits, labels, batch_idx: int) -> None:
+        if not hasattr(self, "train_acc"):
+            self.train_acc = MulticlassAccuracy(self.num_classes, average="micro").to(self.device)
+        self.train_acc(logits, labels)
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True)
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
+
+    ImageClassifier._log_training = log_training
+    ImageClassifier.on_train_epoch_end = lambda self: self.step_epoch_schedulers()
+
+
+def _generic_transfer() -> None:
+    """Lightning's generic batch transfer (a walk over the batch's collection)."""
+    from proj.data.image_datamodule import ImageClassificationDataModule
+
+    ImageClassificationDataModule.transfer_batch_to_device = (
+        L.LightningDataModule.transfer_batch_to_device
+    )
+
+
+# Each of proj's per-step optimisations switched off in turn (`proj_<name>` ways, MLP only).
+OPTIMISATIONS_OFF = {
+    "no_direct_step": _automatic_optimization,
+    "no_hook_skipping": _dispatch_every_hook,
+    "no_summed_metrics": _torchmetrics_training_metrics,
+    "no_direct_transfer": _generic_transfer,
+}
 WAYS = {
     "raw": time_raw,
     "lightning": time_lightning,
     "proj": time_proj,
     "per_sample": time_per_sample,
+    **{f"proj_{name}": time_proj for name in OPTIMISATIONS_OFF},
 }
 
 
 def worker(way: str, model: str, data_dir: str, limit: int | None) -> None:
+    if way.startswith("proj_"):
+        OPTIMISATIONS_OFF[way.removeprefix("proj_")]()
     warmup = 20 if limit else 0
     seconds_per_step = WAYS[way](model, data_dir, limit, warmup)
     epoch_steps = len(_datamodule(model, data_dir).train_dataloader())

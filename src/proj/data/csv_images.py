@@ -11,13 +11,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from proj.data import batch_transforms as bt
+from proj.data.decoded_images import CacheMode, DecodedImages
 from proj.data.folds import stratified_fold
 from proj.data.label_csv import Row, listing, parse_label_csv
 from proj.data.presets import eval_preset, train_preset
 from proj.data.sampler import EpochSampler, per_sample_loader, shared_seed
 from proj.data.stats import channel_mean_std
 from proj.errors import ConfigError, DataFormatError, DataNotFoundError
-from proj.images import load_rgb
 from proj.runs import write_json
 
 log = logging.getLogger(__name__)
@@ -25,11 +25,15 @@ IMAGENET_MEAN_STD = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
 class CSVImageDataset(Dataset):
-    """(uint8 (3, H, W) tensor, label) for each row; paths are absolute or under `image_dir`."""
+    """(uint8 (3, H, W) tensor, label) for each row; paths are absolute or under `image_dir`,
+    pixels from `images` (decoded now, or once before training)."""
 
-    def __init__(self, rows: list[Row], image_dir: str | Path, transform: Any = None) -> None:
+    def __init__(
+        self, rows: list[Row], image_dir: str | Path, images: DecodedImages, transform: Any = None
+    ) -> None:
         self.rows = rows
         self.image_dir = Path(image_dir)
+        self.images = images
         self.transform = transform
 
     def path(self, index: int) -> Path:
@@ -39,7 +43,7 @@ class CSVImageDataset(Dataset):
         return len(self.rows)
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
-        image = load_rgb(self.path(index))
+        image = self.images[self.path(index)]
         return (self.transform(image) if self.transform else image), self.rows[index].label
 
 
@@ -47,7 +51,8 @@ class CSVImageDataModule(L.LightningDataModule):
     """A CSV of `file name,label` rows plus a folder of images, split and checked up front.
 
     `setup` reads every image once before training starts, so a missing, unreadable or
-    truncated file is reported then (all of them, with their CSV lines), not mid-epoch.
+    truncated file is reported then (all of them, with their CSV lines), not mid-epoch;
+    with a cache, what it decoded is kept, and no epoch decodes a file again.
 
     Args:
         csv_file: Rows of `file name,label` (a header is optional); the training rows.
@@ -67,6 +72,11 @@ class CSVImageDataModule(L.LightningDataModule):
         on_bad_image: 'raise' stops on an unreadable image; 'skip' drops it and logs which.
         num_folds: Validate on a stratified fold of the rows left after the test split.
         fold: Which fold (0..num_folds-1) validates.
+        cache: Keep the decoded images: 'disk' (memory-mapped, in a folder next to the CSV,
+            reused by later runs, rebuilt for changed files), 'memory', or 'none' (decode
+            every epoch). Cached images keep a short side of at least image_size (JPEGs
+            decoded at a reduced DCT scale when that is enough), so epochs after the first
+            decode nothing.
     """
 
     def __init__(
@@ -87,6 +97,7 @@ class CSVImageDataModule(L.LightningDataModule):
         on_bad_image: Literal["raise", "skip"] = "raise",
         num_folds: int | None = None,
         fold: int = 0,
+        cache: CacheMode = "disk",
     ) -> None:
         super().__init__()
         if len(class_names) < 2:
@@ -112,6 +123,8 @@ class CSVImageDataModule(L.LightningDataModule):
         self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
         self.on_bad_image = on_bad_image
         self.num_folds, self.fold = num_folds, fold
+        self.cache = cache
+        self.images: DecodedImages | None = None
         self.datasets: dict[str, CSVImageDataset] = {}
         self.mean_std: tuple[tuple[float, ...], tuple[float, ...]] | None = None
         self.shuffle_seed = 0
@@ -129,17 +142,23 @@ class CSVImageDataModule(L.LightningDataModule):
                 "of configs/catdog/, run `python scripts/make_fashion_csv.py`; for your own "
                 "images, set data.image_dir and data.csv_file (scripts/make_csv.py writes the CSV)"
             )
+        self.images = DecodedImages(
+            self.cache,
+            self._cache_folder() / f"{self.csv_file.stem}.decoded-{self.image_size}",
+            self.image_size,
+        )
         splits = self._split_rows()
         for name, rows in splits.items():
             transform = train_preset(self.image_size, self.augment) if name == "train" else None
             self.datasets[name] = CSVImageDataset(
-                rows, self.image_dir, transform or eval_preset(self.image_size)
+                rows, self.image_dir, self.images, transform or eval_preset(self.image_size)
             )
         self.mean_std = self._resolve_normalization()
         self.shuffle_seed = shared_seed()
 
     def _split_rows(self) -> dict[str, list[Row]]:
-        rows = self._checked(self.csv_file)
+        usable = self._usable_rows()
+        rows = usable[self.csv_file]
         generator = torch.Generator().manual_seed(self.seed)
         order = torch.randperm(len(rows), generator=generator).tolist()
         n_test = 0 if self.test_csv else round(self.test_fraction * len(rows))
@@ -156,27 +175,42 @@ class CSVImageDataModule(L.LightningDataModule):
             splits["val"] = [rest[i] for i in val_idx.tolist()]
             splits["train"] = [rest[i] for i in train_idx.tolist()]
         if self.val_csv:
-            splits["val"] = self._checked(Path(self.val_csv))
+            splits["val"] = usable[Path(self.val_csv)]
         if self.test_csv:
-            splits["test"] = self._checked(Path(self.test_csv))
+            splits["test"] = usable[Path(self.test_csv)]
         return {name: r for name, r in splits.items() if r}
 
-    def _checked(self, csv_file: Path) -> list[Row]:
-        """The CSV's rows whose images exist and decode; every bad row reported in one
-        message (bad columns, bad labels, missing and unreadable files), or unreadable
-        files skipped with `on_bad_image: skip`."""
-        rows, problems = parse_label_csv(csv_file, self.class_names)
+    def _usable_rows(self) -> dict[Path, list[Row]]:
+        """Each CSV's rows whose images exist and decode (every image decoded once, for
+        all CSVs together); a CSV's bad rows reported in one message (bad columns, bad
+        labels, missing and unreadable files), or unreadable files skipped with
+        `on_bad_image: skip`."""
+        csvs = [self.csv_file, *(Path(c) for c in (self.val_csv, self.test_csv) if c)]
+        parsed = {csv_file: parse_label_csv(csv_file, self.class_names) for csv_file in csvs}
+        files = {self.image_dir / r.file for rows, _ in parsed.values() for r in rows}
+        unreadable = self.images.decode_all(sorted(f for f in files if f.is_file()))
+        return {
+            csv_file: self._checked(csv_file, rows, problems, unreadable)
+            for csv_file, (rows, problems) in parsed.items()
+        }
+
+    def _checked(
+        self,
+        csv_file: Path,
+        rows: list[Row],
+        problems: list[tuple[int, str]],
+        unreadable: dict[Path, str],
+    ) -> list[Row]:
         missing, bad = [], []
-        for row in rows:  # each file checked once: missing, or decoded
+        for row in rows:
             path = self.image_dir / row.file
-            if not path.is_file():
+            if path in unreadable:
+                bad.append((row, unreadable[path]))
+            elif not path.is_file():
                 missing.append(row)
-                continue
-            try:
-                load_rgb(path)
-            except DataFormatError as err:
-                bad.append((row, str(err)))
-        problems += [(r.line, f"line {r.line}: {r.file}: image file not found") for r in missing]
+        problems = problems + [
+            (r.line, f"line {r.line}: {r.file}: image file not found") for r in missing
+        ]
         if self.on_bad_image == "raise":
             problems += [(r.line, f"line {r.line}: {message}") for r, message in bad]
         if problems:
@@ -220,23 +254,25 @@ class CSVImageDataModule(L.LightningDataModule):
         key = hashlib.sha1(
             json.dumps([self.image_size, [r.file for r in train.rows]]).encode()
         ).hexdigest()[:16]
-        cache = self._cache_path()
+        cache = self._cache_folder() / f"{self.csv_file.stem}.mean_std.json"
         if cache.is_file():
             cached = json.loads(cache.read_text())
             if cached.get("key") == key:
                 return tuple(cached["mean"]), tuple(cached["std"])
-        plain = CSVImageDataset(train.rows, self.image_dir, eval_preset(self.image_size))
+        plain = CSVImageDataset(
+            train.rows, self.image_dir, self.images, eval_preset(self.image_size)
+        )
         loader = DataLoader(plain, batch_size=64, num_workers=self.num_workers or 0)
         mean, std = channel_mean_std(loader)
         write_json(cache, {"key": key, "image_size": self.image_size, "mean": mean, "std": std})
         return mean, std
 
-    def _cache_path(self) -> Path:
-        # Next to the CSV, unless that is inside image_dir, which is never written to.
+    def _cache_folder(self) -> Path:
+        """Next to the CSV, unless that is inside image_dir, which is never written to."""
         folder = self.csv_file.resolve().parent
         if folder.is_relative_to(self.image_dir.resolve()):
             folder = Path("data") / "stats"
-        return folder / f"{self.csv_file.stem}.mean_std.json"
+        return folder
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         if split not in self.datasets:
