@@ -243,6 +243,136 @@ def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> floa
     return metrics["train_epoch_seconds"][0] / metrics["global_step"]
 
 
+PHOTO_SIZE = (500, 375)  # a typical cats-vs-dogs photo
+FOLDER_BATCH = 32
+
+
+def _source_photos() -> list:
+    """Photos that installed packages ship: matplotlib's always, scikit-image's and
+    scikit-learn's where installed."""
+    import matplotlib
+    from PIL import Image
+
+    photos = [Image.open(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg")]
+    try:
+        from skimage import data
+
+        photos += [Image.fromarray(f()) for f in (data.astronaut, data.chelsea, data.coffee)]
+    except ImportError:
+        pass
+    try:
+        from sklearn.datasets import load_sample_images
+
+        photos += [Image.fromarray(array) for array in load_sample_images().images]
+    except ImportError:
+        pass
+    return [photo.convert("RGB") for photo in photos]
+
+
+def write_photo_folder(root: Path, count: int) -> None:
+    """`count` JPEGs (500x375 or 375x500, quality 90) in `root/images/<class>/` as
+    ImageFolder reads them, and `root/labels.csv` listing them: random crops, scales and
+    flips of `_source_photos`, with faint noise so they compress like camera photos."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    sources = _source_photos()
+    noise = [rng.normal(0, 3, (500, 500, 3)) for _ in range(8)]
+    lines = []
+    for i in range(count):
+        source = sources[i % len(sources)]
+        width, height = PHOTO_SIZE if rng.random() < 0.75 else PHOTO_SIZE[::-1]
+        scale = rng.uniform(0.6, 1.0) * min(source.width / width, source.height / height)
+        box_w, box_h = int(width * scale), int(height * scale)
+        left = int(rng.integers(0, source.width - box_w + 1))
+        top = int(rng.integers(0, source.height - box_h + 1))
+        photo = source.resize(
+            (width, height), Image.BICUBIC, (left, top, left + box_w, top + box_h)
+        )
+        pixels = np.asarray(photo, dtype=np.float64) + noise[i % 8][:height, :width]
+        if rng.random() < 0.5:
+            pixels = pixels[:, ::-1]
+        name = ("cat", "dog")[i % 2]
+        (root / "images" / name).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(
+            root / "images" / name / f"{i}.jpg", quality=90
+        )
+        lines.append(f"{name}/{i}.jpg,{name}")
+    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+
+
+def _folder_workers() -> int:
+    from proj.data.sampler import default_workers
+
+    return default_workers()  # what proj's DataModule picks here; the baseline gets the same
+
+
+def time_folder_decode(root: Path) -> dict[str, float]:
+    """Only decoding each file, one after another: what no per-sample pipeline beats."""
+    from PIL import Image
+
+    files = sorted((root / "images").rglob("*.jpg"))
+    start = time.perf_counter()
+    for file in files:
+        with Image.open(file) as image:
+            image.convert("RGB")
+    return {"seconds": time.perf_counter() - start}
+
+
+def time_folder_baseline(root: Path) -> dict[str, float]:
+    """The course's loop: ImageFolder, RandomResizedCrop(224), flip, ToTensor, Normalize."""
+    from torchvision import datasets, transforms
+
+    from proj.data.csv_images import IMAGENET_MEAN_STD
+
+    transform = transforms.Compose([
+        transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(),
+        transforms.ToTensor(), transforms.Normalize(*IMAGENET_MEAN_STD),
+    ])  # fmt: skip
+    dataset = datasets.ImageFolder(str(root / "images"), transform=transform)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=FOLDER_BATCH, shuffle=True, num_workers=_folder_workers()
+    )
+    start = time.perf_counter()
+    for _ in loader:
+        pass
+    return {"seconds": time.perf_counter() - start}
+
+
+def time_folder_proj(root: Path) -> dict[str, float]:
+    """CSVImageDataModule with its disk cache built from nothing: setup (which decodes and
+    checks every file) plus the first epoch; then a later epoch, from the cache."""
+    import shutil
+
+    from proj.data import CSVImageDataModule
+
+    for old in root.glob("labels.decoded-*"):
+        shutil.rmtree(old)  # a first run: no cache yet
+    dm = CSVImageDataModule(
+        str(root / "labels.csv"), str(root / "images"), image_size=224, augment=True,
+        val_fraction=0.0, batch_size=FOLDER_BATCH, cache="disk",
+    )  # fmt: skip
+
+    def epoch() -> None:
+        for batch in dm.train_dataloader():
+            dm.on_after_batch_transfer(batch, 0)  # float, normalised: what the model gets
+
+    start = time.perf_counter()
+    dm.setup("fit")
+    epoch()
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    epoch()
+    return {"seconds": first, "later_seconds": time.perf_counter() - start}
+
+
+FOLDER_WAYS = {
+    "decode": time_folder_decode,
+    "baseline": time_folder_baseline,
+    "proj": time_folder_proj,
+}
+
+
 def _automatic_optimization() -> None:
     """Lightning's automatic optimization (its per-step closure) instead of DirectStep's."""
     from proj.tasks.direct_step import DirectStep
@@ -300,6 +430,9 @@ WAYS = {
 
 
 def worker(way: str, model: str, data_dir: str, limit: int | None) -> None:
+    if model == "folder":
+        print(json.dumps(FOLDER_WAYS[way](Path(data_dir))))
+        return
     if way.startswith("proj_"):
         OPTIMISATIONS_OFF[way.removeprefix("proj_")]()
     warmup = 20 if limit else 0
@@ -323,13 +456,35 @@ def write_standin_cifar10(data_dir: Path, per_file: int = 10_000) -> None:
     (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": []}, protocol=2))
 
 
+GROUPS = {  # the ways timed in each pair, per model
+    "mlp": ["raw", "lightning", "proj", *(f"proj_{name}" for name in OPTIMISATIONS_OFF)],
+    "cnn": ["raw", "proj"],
+    "cifar2_net": ["raw", "proj"],
+    "folder": list(FOLDER_WAYS),
+}
+RATIOS = {  # name: (numerator, denominator), each a `<group>_<way>` time of the same pair
+    "mlp_overhead_ratio": ("mlp_proj", "mlp_raw"),
+    "mlp_lightning_ratio": ("mlp_lightning", "mlp_raw"),
+    "mlp_proj_over_lightning": ("mlp_proj", "mlp_lightning"),
+    "cnn_overhead_ratio": ("cnn_proj", "cnn_raw"),
+    "cifar2_net_overhead_ratio": ("cifar2_net_proj", "cifar2_net_raw"),
+    "inmemory_speedup": ("mlp_per_sample", "mlp_proj"),
+    "folder_speedup": ("folder_baseline", "folder_proj"),
+    "folder_later_speedup": ("folder_baseline", "folder_proj_later"),
+    # above 1: the optimisation makes proj faster by that factor
+    **{f"mlp_{name}_ratio": (f"mlp_proj_{name}", "mlp_proj") for name in OPTIMISATIONS_OFF},
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = ScriptParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="part of an epoch, 1 repeat (< 2 min)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="steady-state windows (< 10 min)")
+    parser.add_argument("--pairs", type=int, default=5, help="rounds of fresh processes")
+    parser.add_argument("--groups", nargs="+", choices=list(GROUPS), default=list(GROUPS))
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--data_dir", default="data", help="Fashion-MNIST's folder")
     parser.add_argument("--cifar_dir", default="data", help=f"the folder holding {CIFAR_FOLDER}/")
+    parser.add_argument("--photos", type=int, default=2000, help="JPEGs in the image folder")
     parser.add_argument(
         "--worker", nargs=3, metavar=("WAY", "MODEL", "LIMIT"), help=argparse.SUPPRESS
     )
@@ -341,70 +496,112 @@ def main(argv: list[str] | None = None) -> int:
         worker(way, model, data_dir, int(limit) or None)
         return 0
 
-    with tempfile.TemporaryDirectory() as standin:
+    with tempfile.TemporaryDirectory() as scratch:
         cifar_data = "real"
-        if not (Path(args.cifar_dir) / CIFAR_FOLDER).is_dir():
+        if "cifar2_net" in args.groups and not (Path(args.cifar_dir) / CIFAR_FOLDER).is_dir():
             print(f"no {CIFAR_FOLDER}/ in {args.cifar_dir}: timing CIFAR-2 on a stand-in",
                   file=sys.stderr)  # fmt: skip
-            write_standin_cifar10(Path(standin))
-            args.cifar_dir, cifar_data = standin, "stand-in (random pixels, real sizes)"
+            write_standin_cifar10(Path(scratch))
+            args.cifar_dir, cifar_data = scratch, "stand-in (random pixels, real sizes)"
+        args.folder_dir = Path(scratch) / "photos"
+        if "folder" in args.groups:
+            write_photo_folder(args.folder_dir, args.photos)
         times = measure(args)
-    report(times, args, cifar_data)
+        photo_kb = _mean_file_kb(args.folder_dir)
+    report(times, args, cifar_data, photo_kb)
     return 0
 
 
+def _mean_file_kb(folder: Path) -> float | None:
+    sizes = [f.stat().st_size for f in folder.rglob("*.jpg")]
+    return round(statistics.mean(sizes) / 1024, 1) if sizes else None
+
+
 def measure(args: argparse.Namespace) -> dict[str, list[float]]:
-    """Seconds per epoch of each model and way, a list of the repeats."""
+    """Seconds of each `<group>_<way>`, one per pair. Within a pair each group's ways run
+    back to back, each in a fresh process, in reverse order every other pair."""
     times: dict[str, list[float]] = {}
-    for _ in range(1 if args.quick else args.repeats):
-        for model, spec in MODELS.items():
-            for way in WAYS:
-                if way in ("per_sample", "lightning") and model != "mlp":
-                    continue  # compared on the MLP, where the per-step costs matter most
-                limit = spec["quick_steps"] if args.quick else 0
-                command = [sys.executable, __file__, "--data_dir", args.data_dir,
-                           "--cifar_dir", args.cifar_dir, "--worker", way, model, str(limit)]  # fmt: skip
-                done = subprocess.run(command, capture_output=True, text=True, check=False)
-                if done.returncode != 0:
-                    sys.exit(f"{way} {model} failed:\n{done.stderr[-3000:]}")
-                seconds = json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
-                times.setdefault(f"{model}_{way}_seconds", []).append(seconds)
-                print(f"  {model:10} {way:11} {seconds:7.2f} s/epoch", file=sys.stderr)
+    for pair in range(args.pairs):
+        for group in args.groups:
+            ways = GROUPS[group] + (["per_sample"] if group == "mlp" and not args.quick else [])
+            for way in ways if pair % 2 == 0 else ways[::-1]:
+                for key, seconds in run_worker(args, way, group).items():
+                    times.setdefault(key, []).append(seconds)
+            print(f"pair {pair + 1}/{args.pairs} {group}: " + ", ".join(
+                f"{way} {times[f'{group}_{way}'][-1]:.2f} s" for way in ways
+            ), file=sys.stderr)  # fmt: skip
     return times
 
 
-def report(times: dict[str, list[float]], args: argparse.Namespace, cifar_data: str) -> None:
-    result: dict = {key: round(statistics.median(values), 3) for key, values in times.items()}
-    for model in MODELS:
-        ratio = result[f"{model}_proj_seconds"] / result[f"{model}_raw_seconds"]
-        result[f"{model}_overhead_ratio"] = round(ratio, 3)
-    result["mlp_lightning_ratio"] = round(
-        result["mlp_lightning_seconds"] / result["mlp_raw_seconds"], 3
-    )
-    result["inmemory_speedup"] = round(
-        result["mlp_per_sample_seconds"] / result["mlp_proj_seconds"], 3
-    )
+def run_worker(args: argparse.Namespace, way: str, group: str) -> dict[str, float]:
+    """`{<group>_<way>: seconds, ...}` from one fresh process."""
+    limit = MODELS[group]["quick_steps"] if args.quick and group in MODELS else 0
+    data_dir = str(args.folder_dir) if group == "folder" else args.data_dir
+    command = [sys.executable, __file__, "--data_dir", data_dir, "--cifar_dir", args.cifar_dir,
+               "--worker", way, group, str(limit)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"{way} {group} failed:\n{done.stderr[-3000:]}")
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    suffixes = {"seconds": "", "later_seconds": "_later"}
+    return {f"{group}_{way}{suffixes[key]}": value for key, value in measured.items()}
+
+
+def report(
+    times: dict[str, list[float]], args: argparse.Namespace, cifar_data: str, photo_kb
+) -> None:
+    """Medians of the times; each ratio the median of its per-pair ratios, with their
+    (min, max) as `<name>_spread`."""
+    result: dict = {"pairs": args.pairs, "quick": args.quick}
+    for name, (top, bottom) in RATIOS.items():
+        if top in times and bottom in times:
+            ratios = [a / b for a, b in zip(times[top], times[bottom], strict=True)]
+            result[name] = round(statistics.median(ratios), 3)
+            result[f"{name}_spread"] = [round(min(ratios), 3), round(max(ratios), 3)]
+    result.update({f"{key}_seconds": round(statistics.median(v), 3) for key, v in times.items()})
+    for way in ("decode", "baseline", "proj", "proj_later"):
+        if f"folder_{way}" in times:
+            seconds = statistics.median(times[f"folder_{way}"])
+            result[f"folder_{way}_images_per_second"] = round(args.photos / seconds, 1)
     result.update(
-        repeats=1 if args.quick else args.repeats,
-        quick=args.quick,
         cifar_data=cifar_data,
+        photos=args.photos if "folder" in args.groups else None,
+        photo_mean_kb=photo_kb,
+        folder_workers=_folder_workers(),
+        cpu=_cpu(),
         torch=torch.__version__,
         threads=torch.get_num_threads(),
     )
-
-    def cell(key: str) -> str:
-        return f"{result[key]:.2f} s" if key in result else "-"
-
-    print("| model | raw loop | bare Lightning | proj fit | per-sample loop | proj / raw |")
-    print("|---|---|---|---|---|---|")
-    for model in MODELS:
-        ways = " | ".join(cell(f"{model}_{way}_seconds") for way in WAYS)
-        print(f"| {model} | {ways} | {result[f'{model}_overhead_ratio']:.2f}x |")
-    print(f"bare Lightning / raw (MLP): {result['mlp_lightning_ratio']:.2f}x")
-    print(f"in-memory speedup (per-sample / proj, MLP): {result['inmemory_speedup']:.2f}x")
-    print(f"CIFAR-2 data: {cifar_data}")
+    print(render(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def _cpu() -> str:
+    """The CPU's model name and whether it has native bf16 (numbers depend on both)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                 if line.startswith("model name")), "unknown")  # fmt: skip
+    flags = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f" {f}" in info]
+    return f"{name} ({', '.join(flags) or 'no AVX2'})"
+
+
+def render(result: dict) -> str:
+    """The ratios as a Markdown table: median and (min-max) over the pairs."""
+    lines = [f"{result['pairs']} pairs of fresh processes; CPU: {result['cpu']}", "",
+             "| ratio | median | min - max |", "|---|---|---|"]  # fmt: skip
+    for name in RATIOS:
+        if name in result:
+            low, high = result[f"{name}_spread"]
+            lines.append(f"| {name} | {result[name]:.3f} | {low:.3f} - {high:.3f} |")
+    for way in ("decode", "baseline", "proj", "proj_later"):
+        key = f"folder_{way}_images_per_second"
+        if key in result:
+            lines.append(f"folder {way}: {result[key]:.0f} images/s")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

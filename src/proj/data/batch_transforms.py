@@ -22,18 +22,27 @@ def split_batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
 
 
 def to_float(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """uint8 in [0, 255] -> `dtype` in [0, 1]; float input is assumed to be in [0, 1] already."""
+    """uint8 in [0, 255] -> `dtype` in [0, 1]; float input is assumed to be in [0, 1] already.
+
+    Always a new tensor, which the caller may change in place (see `normalize_`).
+    """
     if images.dtype == torch.uint8:
         return images.to(dtype).div_(255)
-    return images.to(dtype)
+    return images.to(dtype, copy=True)
 
 
-def normalize(
+def normalize_(
     images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]
 ) -> torch.Tensor:
+    """(images - mean) / std per channel, in place.
+
+    In place because a second batch-sized tensor is what costs on the CPU: for a batch of
+    32 images at 224x224, `sub` into a new tensor took 12.9 ms against 0.6 ms in place
+    (the allocator maps fresh pages for each large tensor and the kernel zeroes them).
+    """
     mean_t = _per_channel(tuple(mean), images.dtype, images.device)
     std_t = _per_channel(tuple(std), images.dtype, images.device)
-    return images.sub(mean_t).div_(std_t)
+    return images.sub_(mean_t).div_(std_t)
 
 
 def denormalize(

@@ -304,5 +304,5 @@ class CSVImageDataModule(L.LightningDataModule):
         images, labels = bt.split_batch(batch)
         images = bt.to_float(images, bt.precision_dtype(self.trainer))  # (B, 3, S, S) in [0, 1]
         if self.normalization is not None:
-            images = bt.normalize(images, *self.normalization)
+            images = bt.normalize_(images, *self.normalization)
         return images if labels is None else (images, labels)

@@ -229,7 +229,7 @@ class ImageClassificationDataModule(L.LightningDataModule):
         if training and self.augment in (True, "crop_flip"):
             images = bt.random_hflip(bt.random_crop(images, self.crop_padding))
         if self.normalization is not None:
-            images = bt.normalize(images, *self.normalization)
+            images = bt.normalize_(images, *self.normalization)
         return images if labels is None else (images, labels)
 
 
