@@ -1,5 +1,6 @@
 """The scripts that run several fits: each drives the normal CLI and summarises its runs."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -129,3 +130,60 @@ def test_benchmark_times_every_model_both_ways(tiny_data_dir, tmp_path, monkeypa
         for way in ("raw", "lightning", "proj") if model == "mlp" else ("raw", "proj"):
             seconds_per_step = benchmark["WAYS"][way](model, data_dir, 3, 1)
             assert 0 < seconds_per_step < 10, (model, way)
+
+
+def _benchmark_module() -> dict:
+    import runpy
+
+    return runpy.run_path(str(REPO / "scripts" / "benchmark.py"), run_name="benchmark")
+
+
+def test_benchmark_ratios_are_medians_of_per_pair_ratios_with_their_spread(tmp_path, capsys):
+    benchmark = _benchmark_module()
+    times = {
+        "mlp_raw": [1.0, 2.0, 1.0],
+        "mlp_proj": [1.2, 2.2, 1.5],  # per pair 1.2, 1.1, 1.5
+        "folder_baseline": [4.0, 4.0, 4.0],
+        "folder_proj": [2.0, 1.0, 4.0],
+    }
+    args = argparse.Namespace(pairs=3, quick=True, photos=10, groups=["mlp", "folder"],
+                              json=tmp_path / "b.json")  # fmt: skip
+    benchmark["report"](times, args, "real", 50.0)
+    result = json.loads((tmp_path / "b.json").read_text())
+    assert result["pairs"] == 3
+    assert result["mlp_overhead_ratio"] == 1.2 and result["mlp_overhead_ratio_spread"] == [1.1, 1.5]
+    assert result["folder_speedup"] == 2.0 and result["folder_speedup_spread"] == [1.0, 4.0]
+    assert result["folder_proj_images_per_second"] == 5.0  # 10 photos in the median 2 s
+    assert "cnn_overhead_ratio" not in result  # not measured: not reported
+    assert "| mlp_overhead_ratio | 1.200 | 1.100 - 1.500 |" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_benchmark_times_the_image_folder_every_way(tmp_path):
+    benchmark = _benchmark_module()
+    benchmark["write_photo_folder"](tmp_path, 12)
+    assert len(list((tmp_path / "images").rglob("*.jpg"))) == 12
+    assert len((tmp_path / "labels.csv").read_text().splitlines()) == 12
+    for way, time_way in benchmark["FOLDER_WAYS"].items():
+        measured = time_way(tmp_path)
+        assert 0 < measured["seconds"] < 30, way
+    assert 0 < measured["later_seconds"] < 30  # proj's: a later epoch, from its cache
+    assert list(tmp_path.glob("labels.decoded-224/index.json"))
+
+
+@pytest.mark.slow
+def test_benchmark_runs_proj_with_each_optimisation_off(tiny_data_dir, tmp_path):
+    """All four switched off at once, in a process of their own: proj still trains."""
+    code = (
+        "import runpy, sys; b = runpy.run_path(sys.argv[1], run_name='benchmark');"
+        "b['MODELS']['mlp']['val_size'] = 64;"
+        "[switch() for switch in b['OPTIMISATIONS_OFF'].values()];"
+        "print(b['time_proj']('mlp', sys.argv[2], None, 0))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(REPO / "scripts" / "benchmark.py"), str(tiny_data_dir)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert float(done.stdout.strip().splitlines()[-1]) > 0
+    assert "train/acc" in done.stdout  # the torchmetrics path logs it too
