@@ -1,31 +1,40 @@
-"""What proj's training path costs next to a hand-written PyTorch loop, as ratios in one run.
+"""What proj's training and data paths cost next to hand-written PyTorch, as ratios that survive noise.
 
-For the course MLP (batch 64, SGD) and the Fashion-MNIST CNN (batch 128, AdamW) on the
-real Fashion-MNIST training split, and the course's CIFAR-2 `Net` (batch 64, SGD), it
-times one training epoch two or three ways, each in a fresh process, interleaved,
-median of `--repeats`:
-  raw        a plain loop over pre-made in-memory uint8 batches (the limit)
-  lightning  the same loop as a bare LightningModule (manual optimization) in a bare
-             Trainer: no logger, checkpoints, progress or callbacks -- what Lightning's
-             loop itself costs
-  proj       `python -m proj fit` with the shipped defaults: TensorBoard logger,
-             checkpointing, progress bar, training metrics (training epoch only)
-  per_sample a plain loop over torchvision's FashionMNIST + ToTensor + Normalize +
-             DataLoader (MLP only)
+Every way runs in a fresh process. A run is `--pairs` rounds; in each round every group's
+ways run back to back (in reverse order every other round), and each ratio is taken within
+the round, so a slow minute of the machine slows both sides of it. Reported: the median of
+the per-round ratios and their (min, max) as `<name>_spread`.
 
-    python scripts/benchmark.py --quick --json b.json     # under 2 minutes
-    python scripts/benchmark.py --repeats 5 --json b.json
+Groups and their ways:
+  mlp, cnn, cifar2_net   the course MLP (batch 64, SGD) and FashionCNN (batch 128, AdamW) on
+      the real Fashion-MNIST training split, the course's CIFAR-2 `Net` (batch 64, SGD):
+      raw        a plain loop over pre-made in-memory uint8 batches (the limit)
+      lightning  the same loop as a bare LightningModule in a bare Trainer (no logger,
+                 checkpoints, progress or callbacks): what Lightning's loop itself costs (MLP)
+      proj       `python -m proj fit` with the shipped defaults: TensorBoard logger and
+                 views, checkpointing, progress, training metrics
+      proj_no_*  proj with one of its per-step optimisations switched off (MLP)
+      per_sample a plain loop over torchvision's FashionMNIST + ToTensor + Normalize +
+                 DataLoader (MLP, full runs only)
+  folder  one epoch over `--photos` JPEGs of photo content (500x375, quality 90) that the
+      benchmark writes from photos installed packages ship:
+      decode     decoding each file only (the limit of a per-sample pipeline)
+      baseline   ImageFolder + RandomResizedCrop(224) + flip + ToTensor + Normalize
+      proj       CSVImageDataModule from nothing: setup (which decodes, checks and caches
+                 every file) plus its first epoch; and a later epoch, from its cache
 
-Everything runs on the CPU. Ratios: mlp_overhead_ratio = proj / raw (MLP),
-cnn_overhead_ratio and cifar2_net_overhead_ratio likewise, mlp_lightning_ratio =
-lightning / raw, inmemory_speedup = per_sample / proj (MLP). A full run
-times whole epochs (proj's with its end-of-epoch validation batch and checkpoints).
-`--quick` times the steady state of the first batches (from step 20 to the model's
-`quick_steps`, the same window for every way) and scales it to an epoch, so one-time
-costs are not multiplied. CIFAR-10 is read from `--cifar-dir`; where it is missing (it
-cannot be downloaded everywhere), a stand-in of the real size and on-disk format with
-random pixels is written to a temporary folder: the time of a step does not depend on
-what the pixels show. The JSON says which (`cifar_data`).
+    python scripts/benchmark.py --quick --json b.json     # about 9 minutes on 2 cores
+    python scripts/benchmark.py --json b.json             # whole epochs
+
+Ratios: mlp_overhead_ratio = proj / raw, likewise cnn_ and cifar2_net_overhead_ratio;
+mlp_lightning_ratio = lightning / raw; mlp_proj_over_lightning = proj / lightning;
+mlp_no_<optimisation>_ratio = proj with it off / proj (above 1: it pays);
+folder_speedup = baseline / proj's first epoch, folder_later_speedup = baseline / a later
+one. `--quick` times the steady state of the first batches (from step 20 to the model's
+`quick_steps`, the same window for every way) and scales it to an epoch. CIFAR-10 is read
+from `--cifar_dir`; where it is missing (it cannot be downloaded everywhere), a stand-in of
+the real size and on-disk format with random pixels is timed: a step's time does not depend
+on what the pixels show. The JSON says which (`cifar_data`) and names the CPU.
 """
 
 import argparse
@@ -49,6 +58,7 @@ from torch import nn
 from proj.script_args import ScriptParser
 
 REPO = Path(__file__).resolve().parents[1]
+DEVICE = "cpu"  # --device; a worker process sets it before timing
 MODELS = {
     "mlp": {
         "config": "fashion_mnist/mlp.yaml",
@@ -111,18 +121,31 @@ def _datamodule(model: str, data_dir: str):
     return dm
 
 
+def _accelerator() -> str:
+    return "gpu" if DEVICE == "cuda" else "cpu"
+
+
+def _now() -> float:
+    """The time, once the device has finished what was queued."""
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter()
+
+
 def _train(net: nn.Module, optimizer: torch.optim.Optimizer, batches, warmup: int) -> float:
     """Seconds per step, timed after the first `warmup` steps."""
     loss_fn = nn.CrossEntropyLoss()
-    steps, start = 0, time.perf_counter()
+    net.to(DEVICE)
+    steps, start = 0, _now()
     for images, labels in batches:
         if steps == warmup:
-            steps, start = 0, time.perf_counter()
+            steps, start = 0, _now()
+        images, labels = images.to(DEVICE, non_blocking=True), labels.to(DEVICE)
         optimizer.zero_grad(set_to_none=True)
         loss_fn(net(images), labels).backward()
         optimizer.step()
         steps += 1
-    return (time.perf_counter() - start) / steps
+    return (_now() - start) / steps
 
 
 class NormalizedBatches:
@@ -134,8 +157,10 @@ class NormalizedBatches:
         self.mean, self.std = (torch.tensor(v).view(1, -1, 1, 1) for v in dm.normalization)
 
     def __iter__(self):
+        mean, std = self.mean.to(DEVICE), self.std.to(DEVICE)
         for images, labels in self.batches:
-            yield (images.float().div_(255) - self.mean) / self.std, labels
+            images = images.to(DEVICE, non_blocking=True)
+            yield (images.float().div_(255) - mean) / std, labels.to(DEVICE)
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -153,20 +178,16 @@ def time_lightning(model: str, data_dir: str, limit: int | None, warmup: int) ->
             super().__init__()
             self.net = _net(model)
             self.loss_fn = nn.CrossEntropyLoss()
-            self.automatic_optimization = False
 
-        def training_step(self, batch, batch_idx: int) -> None:
-            optimizer = self.optimizers()
-            optimizer.zero_grad(set_to_none=True)
-            self.manual_backward(self.loss_fn(self.net(batch[0]), batch[1]))
-            optimizer.step()
+        def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+            return self.loss_fn(self.net(batch[0]), batch[1])
 
         def configure_optimizers(self) -> torch.optim.Optimizer:
             return _optimizer(model, self.parameters())
 
     timer = StepWindow(warmup)
     trainer = L.Trainer(
-        accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False,
+        accelerator=_accelerator(), max_epochs=1, logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
     )  # fmt: skip
     trainer.fit(Bare(), train_dataloaders=NormalizedBatches(model, data_dir, limit))
@@ -194,14 +215,17 @@ class StepWindow(Callback):
         self.warmup = warmup
         self.seconds_per_step = 0.0
 
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.warmup = min(self.warmup, trainer.num_training_batches - 1)  # small data
+
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
         if batch_idx == self.warmup:
-            self._start = time.perf_counter()
+            self._start = _now()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         if batch_idx + 1 == trainer.num_training_batches:
             steps = batch_idx + 1 - self.warmup
-            self.seconds_per_step = (time.perf_counter() - self._start) / steps
+            self.seconds_per_step = (_now() - self._start) / steps
 
 
 def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> float:
@@ -214,7 +238,7 @@ def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> floa
         args = [
             "fit", "--config", str(REPO / "configs" / spec["config"]),
             "--logs_dir", logs, "--experiment", "benchmark", "--test_after_fit", "false",
-            "--trainer.max_epochs", "1", "--trainer.callbacks", "[]", "--trainer.accelerator", "cpu",
+            "--trainer.max_epochs", "1", "--trainer.callbacks", "[]", "--trainer.accelerator", _accelerator(),
             "--trainer.limit_val_batches", "1", "--trainer.num_sanity_val_steps", "0",
             "--data.init_args.data_dir", data_dir, "--data.init_args.batch_size", str(spec["batch"]),
             "--data.init_args.val_size", str(spec["val_size"]),
@@ -373,13 +397,6 @@ FOLDER_WAYS = {
 }
 
 
-def _automatic_optimization() -> None:
-    """Lightning's automatic optimization (its per-step closure) instead of DirectStep's."""
-    from proj.tasks.direct_step import DirectStep
-
-    DirectStep.automatic_optimization = property(lambda self: True, lambda self, value: None)
-
-
 def _dispatch_every_hook() -> None:
     """Every callback hook dispatched, as Lightning does by default."""
     import proj.cli
@@ -401,24 +418,13 @@ def _torchmetrics_training_metrics() -> None:
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
 
     ImageClassifier._log_training = log_training
-    ImageClassifier.on_train_epoch_end = lambda self: self.step_epoch_schedulers()
-
-
-def _generic_transfer() -> None:
-    """Lightning's generic batch transfer (a walk over the batch's collection)."""
-    from proj.data.image_datamodule import ImageClassificationDataModule
-
-    ImageClassificationDataModule.transfer_batch_to_device = (
-        L.LightningDataModule.transfer_batch_to_device
-    )
+    ImageClassifier.on_train_epoch_end = lambda self: None
 
 
 # Each of proj's per-step optimisations switched off in turn (`proj_<name>` ways, MLP only).
 OPTIMISATIONS_OFF = {
-    "no_direct_step": _automatic_optimization,
     "no_hook_skipping": _dispatch_every_hook,
     "no_summed_metrics": _torchmetrics_training_metrics,
-    "no_direct_transfer": _generic_transfer,
 }
 WAYS = {
     "raw": time_raw,
@@ -435,7 +441,7 @@ def worker(way: str, model: str, data_dir: str, limit: int | None) -> None:
         return
     if way.startswith("proj_"):
         OPTIMISATIONS_OFF[way.removeprefix("proj_")]()
-    warmup = 20 if limit else 0
+    warmup = min(20, limit // 2) if limit else 0
     seconds_per_step = WAYS[way](model, data_dir, limit, warmup)
     epoch_steps = len(_datamodule(model, data_dir).train_dataloader())
     print(json.dumps({"seconds": seconds_per_step * epoch_steps}))
@@ -486,10 +492,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cifar_dir", default="data", help=f"the folder holding {CIFAR_FOLDER}/")
     parser.add_argument("--photos", type=int, default=2000, help="JPEGs in the image folder")
     parser.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="where the models train (the image folder is always the CPU's)",
+    )
+    parser.add_argument(
+        "--quick_steps", type=int, help="end of every --quick window (a smoke test)"
+    )
+    parser.add_argument("--val_size", type=int, help="held-out images of every model (small data)")
+    parser.add_argument(
         "--worker", nargs=3, metavar=("WAY", "MODEL", "LIMIT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
 
+    global DEVICE
+    DEVICE = args.device
+    for spec in MODELS.values():
+        spec["quick_steps"] = args.quick_steps or spec["quick_steps"]
+        spec["val_size"] = args.val_size or spec["val_size"]
     if args.worker:
         way, model, limit = args.worker
         data_dir = args.cifar_dir if model.startswith("cifar") else args.data_dir
@@ -538,7 +559,9 @@ def run_worker(args: argparse.Namespace, way: str, group: str) -> dict[str, floa
     limit = MODELS[group]["quick_steps"] if args.quick and group in MODELS else 0
     data_dir = str(args.folder_dir) if group == "folder" else args.data_dir
     command = [sys.executable, __file__, "--data_dir", data_dir, "--cifar_dir", args.cifar_dir,
-               "--worker", way, group, str(limit)]  # fmt: skip
+               "--device", args.device, "--worker", way, group, str(limit)]  # fmt: skip
+    if args.val_size:
+        command += ["--val_size", str(args.val_size)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(f"{way} {group} failed:\n{done.stderr[-3000:]}")
@@ -552,7 +575,7 @@ def report(
 ) -> None:
     """Medians of the times; each ratio the median of its per-pair ratios, with their
     (min, max) as `<name>_spread`."""
-    result: dict = {"pairs": args.pairs, "quick": args.quick}
+    result: dict = {"pairs": args.pairs, "quick": args.quick, "device": args.device}
     for name, (top, bottom) in RATIOS.items():
         if top in times and bottom in times:
             ratios = [a / b for a, b in zip(times[top], times[bottom], strict=True)]

@@ -147,7 +147,7 @@ def test_benchmark_ratios_are_medians_of_per_pair_ratios_with_their_spread(tmp_p
         "folder_proj": [2.0, 1.0, 4.0],
     }
     args = argparse.Namespace(pairs=3, quick=True, photos=10, groups=["mlp", "folder"],
-                              json=tmp_path / "b.json")  # fmt: skip
+                              device="cpu", json=tmp_path / "b.json")  # fmt: skip
     benchmark["report"](times, args, "real", 50.0)
     result = json.loads((tmp_path / "b.json").read_text())
     assert result["pairs"] == 3
@@ -187,3 +187,24 @@ def test_benchmark_runs_proj_with_each_optimisation_off(tiny_data_dir, tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert float(done.stdout.strip().splitlines()[-1]) > 0
     assert "train/acc" in done.stdout  # the torchmetrics path logs it too
+
+
+@pytest.mark.slow
+def test_gpu_check_runs_its_cpu_path(tiny_data_dir, tmp_path):
+    """The script for the first GPU machine, on the CPU for a few steps: every part runs."""
+    out = tmp_path / "gpu.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "gpu_check.py"), "--device", "cpu",
+         "--steps", "4", "--pairs", "1", "--every", "2", "--data_dir", str(tiny_data_dir),
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["device"] == "cpu" and result["benchmark"]["pairs"] == 1
+    assert result["benchmark"]["cnn_overhead_ratio"] > 0
+    assert set(result["epochs"]) == {"cnn", "fast"}
+    assert result["epochs"]["cnn"]["precision"] == "32-true"
+    assert all(run["epoch_seconds"] > 0 for run in result["epochs"].values())
+    assert result["guard"]["ms_per_step_sync_every_step"] > 0
+    assert "ms_per_step_flag_every_2" in result["guard"]

@@ -19,10 +19,9 @@ class _Trainer:
 
 
 def _configured(task):
-    """The scheduler's config (Lightning's dict), as the task records it for either path."""
+    """The scheduler's config (Lightning's dict)."""
     task.trainer = _Trainer()  # only estimated_stepping_batches is read
-    task.configure_optimizers()
-    return task.scheduler_configs[0]
+    return task.configure_optimizers()["lr_scheduler"]
 
 
 def test_penalties_raise_the_training_loss():

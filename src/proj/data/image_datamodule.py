@@ -201,14 +201,6 @@ class ImageClassificationDataModule(L.LightningDataModule):
     def predict_dataloader(self) -> Any:
         return self._loader("test", shuffle=False)
 
-    def transfer_batch_to_device(
-        self, batch: Any, device: torch.device, dataloader_idx: int
-    ) -> Any:
-        """An (images, labels) pair moved directly; Lightning's generic walk costs ~50 us a step."""
-        if isinstance(batch, tuple | list) and all(isinstance(t, torch.Tensor) for t in batch):
-            return type(batch)(t.to(device, non_blocking=True) for t in batch)
-        return super().transfer_batch_to_device(batch, device, dataloader_idx)
-
     def on_after_batch_transfer(
         self, batch: Batch | torch.Tensor, dataloader_idx: int
     ) -> Batch | torch.Tensor:

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
@@ -10,7 +11,6 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from proj.errors import ConfigError
 from proj.models.init import initialize
-from proj.tasks.direct_step import DirectStep
 from proj.tasks.divergence import NonFiniteLoss, guard_loss
 from proj.weights import load_matching
 
@@ -20,7 +20,7 @@ def flip_averaged(net: nn.Module, images: torch.Tensor) -> torch.Tensor:
     return (net(images) + net(images.flip(-1))) / 2
 
 
-class ImageClassifier(DirectStep):
+class ImageClassifier(L.LightningModule):
     """Cross-entropy classification of `net`'s logits, with accuracy per stage.
 
     Optimizer and scheduler are callables so a config can pick any `torch.optim` class
@@ -157,11 +157,11 @@ class ImageClassifier(DirectStep):
             self.log(
                 "train/acc", self._epoch_correct.float() / samples, prog_bar=True, sync_dist=True
             )
-        self.step_epoch_schedulers()
 
     def training_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
-    ) -> torch.Tensor:
+    ) -> torch.Tensor | None:
+        """The loss, for Lightning to step on; None (a non-finite loss, skipped) steps nothing."""
         loss, logits = self._step(batch, "train")
         self._log_training(loss, logits, batch[1], batch_idx)
         if self.l1:
@@ -171,7 +171,7 @@ class ImageClassifier(DirectStep):
         checked = guard_loss(loss, self, batch_idx, self.nonfinite_loss)
         if self.skipped_batches:
             self.log("train/skipped_batches", float(self.skipped_batches), on_step=True)
-        return self.optimize(checked, batch_idx)
+        return checked
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
@@ -202,7 +202,7 @@ class ImageClassifier(DirectStep):
         for group in optimizer.param_groups:
             group["lr"] = optimizer.defaults["lr"] * group["lr_mult"]
         if self.lr_scheduler is None:
-            return self.optimization(optimizer)
+            return optimizer
         scheduler = self._make_scheduler(optimizer)
         if isinstance(scheduler, ReduceLROnPlateau):
             config = {"scheduler": scheduler, "monitor": "val/loss", "interval": "epoch"}
@@ -210,7 +210,7 @@ class ImageClassifier(DirectStep):
             config = {"scheduler": scheduler, "interval": "step"}
         else:
             config = {"scheduler": scheduler, "interval": "epoch"}
-        return self.optimization(optimizer, config)
+        return {"optimizer": optimizer, "lr_scheduler": config}
 
     def _make_scheduler(self, optimizer: torch.optim.Optimizer) -> Any:
         # OneCycleLR needs a step count that only the trainer knows; a config leaves it
