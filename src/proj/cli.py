@@ -34,6 +34,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 # Imported so that `--model ImageClassifier`, `--data FashionMNISTDataModule` and
 # `--model.net FashionCNN` work as short names and `--help` lists them.
 from proj import data, models, tasks  # noqa: F401
+from proj.allocator import keep_freed_memory
 from proj.callbacks import (
     ExampleInput,
     LineProgress,
@@ -367,6 +368,7 @@ def main(args: list[str] | None = None) -> None:
         from proj.serve.main import main as serve
 
         return serve(argv[1:])
+    keep_freed_memory()
     try:
         with warnings.catch_warnings():
             # scripts pass `args` while their own arguments are in sys.argv: intended here
