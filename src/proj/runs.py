@@ -9,7 +9,6 @@ import json
 import os
 import re
 import statistics
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -185,18 +184,3 @@ def mean_std(per_run: list[dict[str, float]]) -> dict[str, tuple[float, float]]:
         )
         for key in sorted(keys)
     }
-
-
-def write_json(path: str | Path, data: dict[str, Any]) -> None:
-    """Write atomically: a reader never sees half a file, a crash never truncates the old one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

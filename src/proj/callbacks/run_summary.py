@@ -8,7 +8,8 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
-from proj.runs import METRICS_FILE, write_json
+from proj.json_files import write_json
+from proj.runs import METRICS_FILE
 
 
 class RunSummary(Callback):

@@ -18,7 +18,7 @@ from proj.data.presets import eval_preset, train_preset
 from proj.data.sampler import EpochSampler, per_sample_loader, shared_seed
 from proj.data.stats import channel_mean_std
 from proj.errors import ConfigError, DataFormatError, DataNotFoundError
-from proj.runs import write_json
+from proj.json_files import write_json
 
 log = logging.getLogger(__name__)
 IMAGENET_MEAN_STD = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))

@@ -27,6 +27,7 @@ from PIL import Image
 
 from proj.errors import DataFormatError
 from proj.images import load_rgb
+from proj.json_files import write_json
 
 try:
     import fcntl
@@ -199,8 +200,7 @@ class DecodedImages:
             "entries": entries,
             "errors": {str(p): [*stamps[str(p)], message] for p, message in errors.items()},
         }
-        (self.folder / "index.json.tmp").write_text(json.dumps(index))
-        os.replace(self.folder / "index.json.tmp", self.folder / "index.json")
+        write_json(self.folder / "index.json", index)
         for stale in self.folder.glob("images-*.u8*"):
             if stale.name != blob_name:  # a reader that mapped it keeps its pages
                 stale.unlink()
