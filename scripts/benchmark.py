@@ -236,7 +236,7 @@ class StepWindow(Callback):
 def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> float:
     """The whole first epoch (validation and checkpointing included) or, with a limit, the
     steady state: steps `warmup` to `limit`, so one-time costs are not scaled up."""
-    from proj.cli import ProjCLI, main
+    from proj.cli import run
 
     spec = MODELS[model]
     with tempfile.TemporaryDirectory() as logs:
@@ -260,8 +260,7 @@ def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> floa
             window = {"class_path": "__main__.StepWindow", "init_args": {"warmup": warmup}}
             args += ["--trainer.limit_train_batches", str(limit),
                      f"--trainer.callbacks+={json.dumps(window)}"]  # fmt: skip
-        main(args)
-        trainer = ProjCLI.current.trainer
+        trainer = run(args).trainer
         expected = _optimizer(model, [torch.zeros(1, requires_grad=True)]).defaults
         if trainer.optimizers[0].defaults != expected:  # the raw loop would do other work
             sys.exit(f"proj ran {trainer.optimizers[0].defaults}, the raw loop {expected}")

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from proj.cli import main as proj
+from proj.repeated_runs import config_args, report, run_metrics, split_argv
 from proj.runs import experiment_name, newest_metrics
 from proj.script_args import ScriptParser
-from seeds import config_args, report, run_metrics, split_argv
 
 
 def main(argv: list[str] | None = None) -> int:

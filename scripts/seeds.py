@@ -7,44 +7,13 @@ Each seed is an ordinary `python -m proj fit` run, in its own folder under
 the per-seed numbers and the summary.
 """
 
-import json
 import sys
 from pathlib import Path
 
 from proj.cli import main as proj
-from proj.runs import experiment_name, mean_std, newest_metrics
+from proj.repeated_runs import config_args, report, run_metrics, split_argv
+from proj.runs import experiment_name, newest_metrics
 from proj.script_args import ScriptParser
-
-
-def run_metrics(metrics: dict) -> dict[str, float]:
-    """The best validation metrics and the test metrics of one run."""
-    numbers = {**(metrics.get("best_val") or {}), **metrics.get("test", {})}
-    return {key: value for key, value in numbers.items() if "/" in key}
-
-
-def report(title: str, labels: list, runs: list[dict], json_file: Path | None) -> None:
-    summary = mean_std([run["metrics"] for run in runs])
-    print(title)
-    for label, run in zip(labels, runs, strict=True):
-        numbers = "  ".join(f"{k} {v:.4f}" for k, v in run["metrics"].items())
-        print(f"  {label}: {numbers}")
-    for key, (mean, std) in summary.items():
-        print(f"  {key:12} {mean:.4f} +- {std:.4f}")
-    if json_file:
-        json_file.write_text(json.dumps({"runs": runs, "mean_std": summary}, indent=2) + "\n")
-
-
-def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
-    """(this script's arguments, the overrides after `--` for every run)."""
-    if "--" not in argv:
-        return argv, []
-    cut = argv.index("--")
-    return argv[:cut], argv[cut + 1 :]
-
-
-def config_args(configs: list[str]) -> list[str]:
-    """`--config A --config B`: the configs as arguments for each fit."""
-    return [arg for config in configs for arg in ("--config", config)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,19 +29,17 @@ from typing import Any
 
 import yaml
 
-from proj.callbacks.optuna_pruning import make_pruner
-from proj.cli import ProjCLI
-from proj.cli import main as proj
+from proj.callbacks.optuna_pruning import OptunaPruning, make_pruner
+from proj.cli import run
+from proj.repeated_runs import config_args, split_argv
 from proj.runs import experiment_name
 from proj.script_args import ScriptParser
-from seeds import config_args, split_argv
 
 try:
     import optuna
 except ImportError:  # the extra is optional: say how to get it instead of a traceback
     sys.exit("error: sweeps need Optuna: pip install -e '.[sweep]'")
 
-PRUNING = "proj.callbacks.optuna_pruning.OptunaPruning"
 KINDS = ("log_uniform", "uniform", "int", "choice")
 COUNTED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
@@ -106,24 +104,28 @@ def cli_value(value: Any) -> str:
 
 
 def retry_interrupted(study: optuna.Study) -> None:
-    """Trials left RUNNING by a sweep that was killed: marked failed, parameters queued again.
+    """Trials left RUNNING by a sweep that was killed: told failed, parameters queued again.
 
-    Safe because a lock file keeps a second sweep process out of the same folder.
+    Safe because a lock file keeps a second sweep process out of the same folder. Their
+    numbers are kept in the study's `interrupted` attribute: they count as not finished.
     """
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        study._storage.set_trial_user_attr(trial._trial_id, "interrupted", True)
-        study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for trial in running:
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
         study.enqueue_trial(trial.params, skip_if_exists=False)
         print(f"trial {trial.number} was cut off by an interrupted sweep: retrying its parameters")
+    if running:
+        interrupted = study.user_attrs.get("interrupted", [])
+        study.set_user_attr("interrupted", [*interrupted, *(t.number for t in running)])
 
 
 def finished(study: optuna.Study) -> int:
     """Trials that ran to an end: complete, pruned, or failed by their own error."""
-    trials = study.get_trials(deepcopy=False)
+    interrupted = set(study.user_attrs.get("interrupted", []))
     return sum(
         t.state in COUNTED
-        or (t.state == optuna.trial.TrialState.FAIL and not t.user_attrs.get("interrupted"))
-        for t in trials
+        or (t.state == optuna.trial.TrialState.FAIL and t.number not in interrupted)
+        for t in study.get_trials(deepcopy=False)
     )
 
 
@@ -133,10 +135,6 @@ def write_best(study: optuna.Study, folder: Path, experiment: str) -> Path | Non
     except ValueError:
         return None  # no trial completed
     config = yaml.safe_load((Path(best.user_attrs["run"]) / "config.yaml").read_text())
-    callbacks = config.get("trainer", {}).get("callbacks") or []
-    config["trainer"]["callbacks"] = [
-        c for c in callbacks if c.get("class_path") != PRUNING
-    ] or None
     config["experiment"] = f"{experiment}-best"
     config["ckpt_path"] = None
     path = folder / "best.yaml"
@@ -190,32 +188,16 @@ def main(argv: list[str] | None = None) -> int:
             for key, spec in space.items()
             for a in (f"--{key}", cli_value(suggest(trial, key, spec)))
         ]
-        pruning = {
-            "class_path": PRUNING,
-            "init_args": {
-                "storage": storage,
-                "study_name": experiment,
-                "trial_id": trial._trial_id,
-                "monitor": args.metric,
-                "pruner": args.pruner,
-            },
-        }
+        pruning = OptunaPruning(trial, monitor=args.metric)
         print(f"trial {trial.number}: {trial.params}", flush=True)
         try:
-            proj(["fit", *configs, "--experiment", experiment, "--logs_dir", args.logs_dir,
-                  *overrides, *values, f"--trainer.callbacks+={yaml.safe_dump(pruning, default_flow_style=True).strip()}"])  # fmt: skip
+            cli = run(["fit", *configs, "--experiment", experiment, "--logs_dir", args.logs_dir,
+                       *overrides, *values], callbacks=[pruning])  # fmt: skip
         except SystemExit as exit_:
             if exit_.code == 2 and finished(study) == 0:
                 raise  # a config error in the first trial: every trial would hit it
             raise TrialFailed(f"the run exited with status {exit_.code}") from None
-        finally:
-            cli = ProjCLI.current
-            if (
-                cli is not None
-                and getattr(cli, "trainer", None) is not None
-                and cli.trainer.log_dir
-            ):
-                trial.set_user_attr("run", cli.trainer.log_dir)
+        trial.set_user_attr("run", cli.trainer.log_dir)
         summary = json.loads((Path(trial.user_attrs["run"]) / "metrics.json").read_text())
         # the trial's best epoch by the sweep's own metric and direction
         scores = [e[args.metric] for e in summary.get("val_history", []) if args.metric in e]

@@ -17,11 +17,13 @@ import os
 import shutil
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import lightning as L
 from lightning.pytorch.callbacks import (
+    Callback,
     EarlyStopping,
     LearningRateMonitor,
     ModelCheckpoint,
@@ -60,7 +62,11 @@ from proj.runs import (
 class ProjCLI(LightningCLI):
     current: ClassVar["ProjCLI | None"] = None  # for main() to clean up after a failure
 
-    def __init__(self, args: list[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, args: list[str] | None = None, callbacks: Sequence[Callback] = (), **kwargs: Any
+    ) -> None:
+        """`callbacks`: objects added to the trainer's (for scripts), not written to the
+        run's config."""
         ProjCLI.current = self
         self.reserved_run: Path | None = None
         self.created_dirs: list[Path] = []
@@ -80,6 +86,7 @@ class ProjCLI(LightningCLI):
                 RNGState(),
                 ExampleInput(),
                 latest,
+                *callbacks,
             ],
         )
         kwargs.setdefault("parser_kwargs", {}).setdefault("prog", PROG)
@@ -361,19 +368,22 @@ def _launched_rank() -> int:
     return 0
 
 
-def main(args: list[str] | None = None) -> None:
-    """The command line; `main([...])` runs the same from Python (the scripts' fits)."""
+def run(args: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> "ProjCLI | None":
+    """The command line from Python, returning the CLI: scripts read the run's trainer,
+    model and datamodule from it, and may give callbacks of their own. A bad input exits
+    with one line, as the command does; `serve` returns None."""
     argv = sys.argv[1:] if args is None else args
     if argv[:1] == ["serve"]:  # `proj serve`, as `python -m proj serve`
         from proj.serve.main import main as serve
 
-        return serve(argv[1:])
+        serve(argv[1:])
+        return None
     keep_freed_memory()
     try:
         with warnings.catch_warnings():
             # scripts pass `args` while their own arguments are in sys.argv: intended here
             warnings.filterwarnings("ignore", message=".*args parameter is intended to run")
-            ProjCLI(args=args)
+            return ProjCLI(args=args, callbacks=callbacks)
     except BaseException as err:
         if ProjCLI.current is not None:
             ProjCLI.current.discard_unstarted_run()
@@ -381,3 +391,8 @@ def main(args: list[str] | None = None) -> None:
             raise
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
+
+
+def main(args: list[str] | None = None) -> None:
+    """The command line (`python -m proj`, the `proj` entry point)."""
+    run(args)

@@ -7,30 +7,20 @@ from lightning.pytorch.callbacks import Callback
 
 
 class OptunaPruning(Callback):
-    """Added by scripts/sweep.py to each trial's run (by class path, so it stays a normal run).
+    """Given by scripts/sweep.py to each trial's run (`proj.cli.run(..., callbacks=[...])`),
+    so the run's saved config stays that of an ordinary run.
 
-    After each validation epoch the value of `monitor` is reported to trial `trial_id` of
-    the study in `storage`; when the study's pruner says the trial is behind, the run
-    stops by raising `optuna.TrialPruned` at the end of that epoch (its folder, metrics.json
-    and checkpoints stay). Needs the
+    After each validation epoch the value of `monitor` is reported to `trial`; when the
+    study's pruner says the trial is behind, the run stops by raising `optuna.TrialPruned`
+    at the end of that epoch (its folder, metrics.json and checkpoints stay). Needs the
     `sweep` extra; nothing else in proj imports optuna.
     """
 
-    def __init__(
-        self,
-        storage: str,
-        study_name: str,
-        trial_id: int,
-        monitor: str = "val/acc",
-        pruner: Literal["median", "none"] = "median",
-    ) -> None:
+    def __init__(self, trial: Any, monitor: str = "val/acc") -> None:
         import optuna  # the optional extra: only sweeps need it
 
         self._optuna = optuna
-        study = optuna.load_study(
-            study_name=study_name, storage=storage, pruner=make_pruner(pruner)
-        )
-        self.trial = optuna.trial.Trial(study, trial_id)
+        self.trial = trial  # an optuna.Trial
         self.monitor = monitor
         self._pruned = ""
 
