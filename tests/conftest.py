@@ -13,6 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 NUM_CLASSES = 10
 # CLI flags for in-process runs whose output no test reads
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
+CNN = str(REPO / "configs" / "fashion_mnist" / "cnn.yaml")
 
 
 def make_images(num: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -46,6 +48,14 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def tiny_data_dir(tmp_path: Path) -> Path:
     return write_fashion_mnist(tmp_path / "data")
+
+
+def fit_tiny(config: str, data_dir: Path, *extra: str) -> None:
+    """`python -m proj fit` of a Fashion-MNIST config on the tiny data, in this process,
+    quietly; `extra` flags win."""
+    from proj.cli import main
+
+    main(["fit", "--config", config, *tiny_data_args(data_dir), *QUIET, *extra])
 
 
 def tiny_data_args(data_dir: Path) -> list[str]:

@@ -13,14 +13,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from proj.callbacks import LineProgress, ThrottledRichProgressBar
 from proj.cli import ProjCLI, main
 from proj.data import FashionMNISTDataModule
-from tests.conftest import QUIET, REPO, tiny_data_args
+from tests.conftest import MLP, QUIET, fit_tiny, tiny_data_args
 
-MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
 RUNS = Path("logs") / "fashion_mnist" / "mlp"
-
-
-def _fit(data_dir: Path, *extra: str) -> None:
-    main(["fit", "--config", MLP, *tiny_data_args(data_dir), *QUIET, *extra])
 
 
 def _proj(*args: str) -> subprocess.CompletedProcess:
@@ -35,14 +30,14 @@ def _metrics(version: int) -> dict:
 
 
 def test_fast_dev_run_trains_tests_and_leaves_no_files(tiny_data_dir, tmp_path, capsys):
-    _fit(tiny_data_dir, "--trainer.fast_dev_run", "2")
+    fit_tiny(MLP, tiny_data_dir, "--trainer.fast_dev_run", "2")
     assert "test/acc" in capsys.readouterr().out  # the after-fit test ran on the current weights
     leftovers = {p.name for p in tmp_path.iterdir()} - {"data"}
     assert leftovers == set(), f"fast_dev_run wrote {leftovers}"
 
 
 def test_fit_makes_one_complete_run_folder_then_tests_its_best_checkpoint(tiny_data_dir):
-    _fit(tiny_data_dir, "--trainer.max_epochs", "2")
+    fit_tiny(MLP, tiny_data_dir, "--trainer.max_epochs", "2")
     run = RUNS / "version_0"
     assert (run / "config.yaml").is_file()
     assert list(run.glob("events.out.tfevents.*"))
@@ -72,14 +67,14 @@ def test_fit_makes_one_complete_run_folder_then_tests_its_best_checkpoint(tiny_d
 
 def test_runs_of_one_config_never_share_a_folder(tiny_data_dir):
     for _ in range(2):
-        _fit(tiny_data_dir, "--trainer.max_epochs", "1", "--test_after_fit", "false")
+        fit_tiny(MLP, tiny_data_dir, "--trainer.max_epochs", "1", "--test_after_fit", "false")
     assert sorted(p.name for p in RUNS.iterdir()) == ["version_0", "version_1"]
     assert "test" not in _metrics(1)
 
 
 @pytest.mark.slow
 def test_test_best_in_a_new_process_reproduces_the_metric(tiny_data_dir):
-    _fit(tiny_data_dir, "--trainer.max_epochs", "2")
+    fit_tiny(MLP, tiny_data_dir, "--trainer.max_epochs", "2")
     data = [*tiny_data_args(tiny_data_dir), *QUIET]
     result = _proj("test", "--config", MLP, "--ckpt_path", "best", *data)
     assert result.returncode == 0, result.stderr
@@ -98,7 +93,7 @@ def test_test_best_in_a_new_process_reproduces_the_metric(tiny_data_dir):
 
 
 def test_predict_runs_on_the_best_checkpoint(tiny_data_dir):
-    _fit(tiny_data_dir, "--trainer.max_epochs", "1", "--test_after_fit", "false")
+    fit_tiny(MLP, tiny_data_dir, "--trainer.max_epochs", "1", "--test_after_fit", "false")
     main(
         ["predict", "--config", MLP, "--ckpt_path", "best", *tiny_data_args(tiny_data_dir), *QUIET]
     )
@@ -162,7 +157,7 @@ def test_progress_is_a_throttled_bar_on_a_terminal_and_lines_elsewhere(tiny_data
 
 @pytest.mark.slow
 def test_predict_writes_a_csv_whose_accuracy_is_the_test_accuracy(tiny_data_dir, capsys):
-    _fit(tiny_data_dir, "--trainer.max_epochs", "2")
+    fit_tiny(MLP, tiny_data_dir, "--trainer.max_epochs", "2")
     capsys.readouterr()
     main(
         [

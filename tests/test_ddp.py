@@ -12,9 +12,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from proj.data import CIFAR2DataModule, FashionMNISTDataModule
-from tests.conftest import REPO, write_cifar10, write_fashion_mnist
-
-MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
+from tests.conftest import MLP, write_cifar10, write_fashion_mnist
 
 
 @pytest.mark.slow

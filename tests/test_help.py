@@ -7,9 +7,7 @@ import pytest
 
 from proj.cli import ProjCLI, main
 from proj.parser import ProjHelpFormatter
-from tests.conftest import REPO, tiny_data_args
-
-MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
+from tests.conftest import MLP, tiny_data_args
 
 
 def _help(capsys, *args: str) -> str:

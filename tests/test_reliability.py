@@ -19,9 +19,7 @@ from proj.data import FashionMNISTDataModule
 from proj.models import NeuralNetwork
 from proj.runs import reserve_version
 from proj.tasks import ImageClassifier
-from tests.conftest import QUIET, REPO, tiny_data_args
-
-MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
+from tests.conftest import MLP, QUIET, REPO, fit_tiny, tiny_data_args
 
 
 def _proj(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
@@ -126,7 +124,7 @@ class _Payload:
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["truncated", "not_a_checkpoint", "pickled_code", "bare_weights"])
 def test_bad_checkpoints_are_refused_naming_the_file(tiny_data_dir, tmp_path, capsys, kind):
-    _fit_quietly(tiny_data_dir, "--trainer.max_epochs", "1", "--test_after_fit", "false")
+    fit_tiny(MLP, tiny_data_dir, "--trainer.max_epochs", "1", "--test_after_fit", "false")
     good = _run("fashion_mnist/mlp") / "checkpoints" / "last.ckpt"
     bad = tmp_path / f"{kind}.ckpt"
     if kind == "truncated":
@@ -147,10 +145,6 @@ def test_bad_checkpoints_are_refused_naming_the_file(tiny_data_dir, tmp_path, ca
     assert "pwned" not in err
 
 
-def _fit_quietly(data_dir: Path, *extra: str) -> None:
-    main(["fit", "--config", MLP, *tiny_data_args(data_dir), *QUIET, *extra])
-
-
 # --- divergence -----------------------------------------------------------------------------
 
 
@@ -167,7 +161,7 @@ def test_nan_loss_stops_with_step_and_epoch_and_keeps_the_last_good_checkpoint(
 ):
     # 256 training images in batches of 128: 2 steps an epoch; NaN from the 5th (epoch 2)
     with pytest.raises(SystemExit) as exit_info:
-        _fit_quietly(tiny_data_dir, "--trainer.max_epochs", "4", *_nan_net(after=4))
+        fit_tiny(MLP, tiny_data_dir, "--trainer.max_epochs", "4", *_nan_net(after=4))
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert "error: the training loss is nan at epoch 2, global step 4, batch 0" in err
@@ -177,7 +171,7 @@ def test_nan_loss_stops_with_step_and_epoch_and_keeps_the_last_good_checkpoint(
 
 
 def test_nan_loss_can_skip_the_batch_and_count_it(tiny_data_dir):
-    _fit_quietly(
+    fit_tiny(MLP,
         tiny_data_dir, "--trainer.max_epochs", "2", "--model.init_args.nonfinite_loss", "skip",
         *_nan_net(after=1, count=2),
     )  # fmt: skip
@@ -221,7 +215,7 @@ def test_a_corrupt_dataset_file_is_named_without_a_traceback(tiny_data_dir, caps
     raw = tiny_data_dir / "FashionMNIST" / "raw" / "train-images-idx3-ubyte"
     raw.write_bytes(raw.read_bytes()[:-100])
     with pytest.raises(SystemExit) as exit_info:
-        _fit_quietly(tiny_data_dir)
+        fit_tiny(MLP, tiny_data_dir)
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert f"error: {raw}: size mismatch" in err and "Traceback" not in err

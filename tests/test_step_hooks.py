@@ -6,9 +6,7 @@ from lightning.pytorch.callbacks import Callback
 
 from proj.callbacks import RunSummary
 from proj.cli import ProjCLI, main
-from tests.conftest import REPO, tiny_data_args
-
-MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
+from tests.conftest import MLP, tiny_data_args
 
 
 class CountBatches(Callback):

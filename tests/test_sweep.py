@@ -10,10 +10,8 @@ import pytest
 import yaml
 
 from proj.cli import main
-from tests.conftest import QUIET, REPO, tiny_data_args
+from tests.conftest import CNN, MLP, QUIET, REPO, tiny_data_args
 
-MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
-CNN = str(REPO / "configs" / "fashion_mnist" / "cnn.yaml")
 FOLDER = Path("logs/fashion_mnist/mlp-sweep")
 
 

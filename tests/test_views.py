@@ -8,10 +8,9 @@ from lightning.pytorch.callbacks import ModelSummary
 from lightning.pytorch.utilities.model_summary import summarize
 
 from proj.cli import ProjCLI, main
-from tests.conftest import REPO, tiny_data_args
+from tests.conftest import CNN, tiny_data_args
 from tests.helpers import tensorboard_tags
 
-CNN = str(REPO / "configs" / "fashion_mnist" / "cnn.yaml")
 RUN = Path("logs") / "fashion_mnist" / "cnn" / "version_0"
 SHORT = ["--trainer.max_epochs", "2", "--trainer.limit_train_batches", "3"]
 

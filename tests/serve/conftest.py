@@ -12,9 +12,7 @@ import pytest
 
 from proj.cli import main
 from proj.serve.samples import fashion_mnist_test_images
-from tests.conftest import QUIET, REPO, tiny_data_args, write_fashion_mnist
-
-CNN = str(REPO / "configs" / "fashion_mnist" / "cnn.yaml")
+from tests.conftest import CNN, QUIET, REPO, tiny_data_args, write_fashion_mnist
 
 
 @dataclass
