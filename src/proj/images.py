@@ -21,8 +21,8 @@ def open_image(
     """Decode fully (so a truncated file fails here) and apply EXIF orientation.
 
     With `min_side`, a JPEG is decoded at the smallest of its 1/1..1/8 DCT scales whose
-    short side is still at least `min_side` (Pillow's draft mode): a large photo decodes
-    several times faster, and no pixel is resampled.
+    short side is still at least `min_side` (Pillow's draft mode): the decoder skips the
+    detail a smaller image cannot hold, so a large photo decodes several times faster.
     """
     try:
         with Image.open(source) as opened:
