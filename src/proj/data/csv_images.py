@@ -1,50 +1,25 @@
 """Image files listed in a CSV (the cats-and-dogs lesson): any classes, any image modes."""
 
-import hashlib
-import json
 import logging
 from pathlib import Path
 from typing import Any, Literal
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from proj.data import batch_transforms as bt
+from proj.data.csv_dataset import CSVImageDataset
 from proj.data.decoded_images import CacheMode, DecodedImages
 from proj.data.folds import stratified_fold
 from proj.data.label_csv import Row, listing, parse_label_csv
 from proj.data.presets import eval_preset, train_preset
 from proj.data.sampler import EpochSampler, per_sample_loader, shared_seed
-from proj.data.stats import channel_mean_std
+from proj.data.stats import cached_mean_std
 from proj.errors import ConfigError, DataFormatError, DataNotFoundError
-from proj.json_files import write_json
 
 log = logging.getLogger(__name__)
 IMAGENET_MEAN_STD = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
-
-
-class CSVImageDataset(Dataset):
-    """(uint8 (3, H, W) tensor, label) for each row; paths are absolute or under `image_dir`,
-    pixels from `images` (decoded now, or once before training)."""
-
-    def __init__(
-        self, rows: list[Row], image_dir: str | Path, images: DecodedImages, transform: Any = None
-    ) -> None:
-        self.rows = rows
-        self.image_dir = Path(image_dir)
-        self.images = images
-        self.transform = transform
-
-    def path(self, index: int) -> Path:
-        return self.image_dir / self.rows[index].file  # an absolute file replaces image_dir
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, index: int) -> tuple[Any, int]:
-        image = self.images[self.path(index)]
-        return (self.transform(image) if self.transform else image), self.rows[index].label
 
 
 class CSVImageDataModule(L.LightningDataModule):
@@ -251,21 +226,14 @@ class CSVImageDataModule(L.LightningDataModule):
     def _dataset_mean_std(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """The training split's statistics, computed once and cached next to the CSV."""
         train = self.datasets["train"]
-        key = hashlib.sha1(
-            json.dumps([self.image_size, [r.file for r in train.rows]]).encode()
-        ).hexdigest()[:16]
-        cache = self._cache_folder() / f"{self.csv_file.stem}.mean_std.json"
-        if cache.is_file():
-            cached = json.loads(cache.read_text())
-            if cached.get("key") == key:
-                return tuple(cached["mean"]), tuple(cached["std"])
         plain = CSVImageDataset(
             train.rows, self.image_dir, self.images, eval_preset(self.image_size)
         )
-        loader = DataLoader(plain, batch_size=64, num_workers=self.num_workers or 0)
-        mean, std = channel_mean_std(loader)
-        write_json(cache, {"key": key, "image_size": self.image_size, "mean": mean, "std": std})
-        return mean, std
+        return cached_mean_std(
+            DataLoader(plain, batch_size=64, num_workers=self.num_workers or 0),
+            self._cache_folder() / f"{self.csv_file.stem}.mean_std.json",
+            key=[self.image_size, [r.file for r in train.rows]],
+        )
 
     def _cache_folder(self) -> Path:
         """Next to the CSV, unless that is inside image_dir, which is never written to."""

@@ -1,8 +1,14 @@
 """Per-channel mean and standard deviation of a stream of image batches."""
 
+import hashlib
+import json
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import torch
+
+from proj.json_files import write_json
 
 
 def channel_mean_std(batches: Iterable) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -24,3 +30,18 @@ def channel_mean_std(batches: Iterable) -> tuple[tuple[float, ...], tuple[float,
     mean = total / count
     std = (total_sq / count - mean * mean).clamp_min(0).sqrt()
     return tuple(round(v, 4) for v in mean.tolist()), tuple(round(v, 4) for v in std.tolist())
+
+
+def cached_mean_std(
+    batches: Iterable, cache: Path, key: Any
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """`channel_mean_std(batches)`, read from `cache` when it was written for the same
+    `key` (any JSON value that changes when the images do), else computed and written."""
+    digest = hashlib.sha1(json.dumps(key).encode()).hexdigest()[:16]
+    if cache.is_file():
+        cached = json.loads(cache.read_text())
+        if cached.get("key") == digest:
+            return tuple(cached["mean"]), tuple(cached["std"])
+    mean, std = channel_mean_std(batches)
+    write_json(cache, {"key": digest, "mean": mean, "std": std})
+    return mean, std
