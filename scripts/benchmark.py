@@ -59,6 +59,7 @@ from lightning.pytorch.callbacks import Callback
 from torch import nn
 
 from proj.allocator import keep_freed_memory
+from proj.precision import cpu_flags
 from proj.script_args import ScriptParser
 
 REPO = Path(__file__).resolve().parents[1]
@@ -618,7 +619,7 @@ def _cpu() -> str:
         return "unknown"
     name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
                  if line.startswith("model name")), "unknown")  # fmt: skip
-    flags = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f" {f}" in info]
+    flags = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in cpu_flags()]
     return f"{name} ({', '.join(flags) or 'no AVX2'})"
 
 
