@@ -619,7 +619,8 @@ def _cpu() -> str:
         return "unknown"
     name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
                  if line.startswith("model name")), "unknown")  # fmt: skip
-    flags = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in cpu_flags()]
+    available = cpu_flags()
+    flags = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in available]
     return f"{name} ({', '.join(flags) or 'no AVX2'})"
 
 
