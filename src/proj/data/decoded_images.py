@@ -190,7 +190,7 @@ class DecodedImages:
                         errors[path] = result  # kept in the index: not decoded again
                         continue
                     pixels, (height, width) = result, result.shape[:2]
-                out.write(np.ascontiguousarray(pixels).tobytes())
+                out.write(np.ascontiguousarray(pixels).data)  # no bytes copy
                 entries[key] = (offset, height, width, *stamps[key])
                 offset += height * width * 3
         os.replace(self.folder / f"{blob_name}.tmp", self.folder / blob_name)
