@@ -21,6 +21,7 @@ from proj.script_args import ScriptParser
 CONFIG = "configs/fashion_mnist/cnn.yaml"
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 FINETUNE = "proj.finetune.Finetuning"
+INITIAL_WEIGHTS = "proj.callbacks.InitialWeights"
 METHODS = {
     "scratch": [],
     "frozen": [f'--trainer.callbacks+={{"class_path": "{FINETUNE}", "init_args": {{"strategy": "freeze"}}}}'],
@@ -28,7 +29,7 @@ METHODS = {
     "freeze_unfreeze": [
         f'--trainer.callbacks+={{"class_path": "{FINETUNE}", "init_args": '
         '{"strategy": "freeze_unfreeze", "unfreeze_at_epoch": 3}}',
-        "--model.init_args.backbone_lr_mult", "0.1",
+        "--model.init_args.lr_mults", '{"backbone.": 0.1}',
     ],
 }  # fmt: skip
 
@@ -49,11 +50,12 @@ def main(argv: list[str] | None = None) -> int:
           "--trainer.max_epochs", str(args.pretrain_epochs)])  # fmt: skip
     pretrained = newest_metrics("transfer/pretrain")
     source = pretrained["best_checkpoint"]
+    load = json.dumps({"class_path": INITIAL_WEIGHTS, "init_args": {"pretrained": source}})
 
     rows = []
     for labels in args.labels:
         for method, extra in METHODS.items():
-            weights = [] if method == "scratch" else ["--model.init_args.pretrained", source]
+            weights = [] if method == "scratch" else [f"--trainer.callbacks+={load}"]
             experiment = f"transfer/{method}_{labels}"
             proj(["fit", "--config", CONFIG, *QUIET, "--experiment", experiment,
                   "--data.init_args.classes", "[5, 6, 7, 8, 9]",

@@ -28,6 +28,7 @@ CONFIGS = sorted(
 FRAGMENTS = sorted((REPO / "configs" / "trainer").glob("*.yaml"))
 MLP = REPO / "configs" / "fashion_mnist" / "mlp.yaml"
 CNN = REPO / "configs" / "fashion_mnist" / "cnn.yaml"
+FAST = REPO / "configs" / "fashion_mnist" / "fast.yaml"
 
 
 def _data_args(config: Path, tmp_path: Path) -> list[str]:
@@ -98,14 +99,8 @@ def test_true_precisions_get_inputs_in_the_model_dtype(precision, tmp_path, caps
     assert "test/acc" in capsys.readouterr().out
 
 
-def test_channels_last_cnn_trains_a_step(tmp_path, capsys):
-    args = [
-        "--config",
-        str(CNN),
-        *_data_args(CNN, tmp_path),
-        "--model.init_args.channels_last",
-        "true",
-    ]
+def test_fast_config_trains_a_step_in_channels_last(tmp_path, capsys):
+    args = ["--config", str(FAST), *_data_args(FAST, tmp_path)]
     main(["fit", *args, "--trainer.fast_dev_run", "1", "--trainer.enable_progress_bar", "false"])
     assert "test/acc" in capsys.readouterr().out
 

@@ -130,7 +130,7 @@ def test_freeze_trains_the_head_only_and_keeps_batchnorm_statistics(tiny_data_di
 
 def test_freeze_unfreeze_starts_moving_the_backbone_at_epoch_k(tiny_data_dir, tmp_path):
     finetuning = Finetuning("freeze_unfreeze", unfreeze_at_epoch=1)
-    record = _fit(tiny_data_dir, tmp_path, finetuning, epochs=2, backbone_lr_mult=0.01)
+    record = _fit(tiny_data_dir, tmp_path, finetuning, epochs=2, lr_mults={"backbone.": 0.01})
     assert _same(record.starts[0]["backbone"], record.ends[0]["backbone"])
     assert not _same(record.starts[1]["backbone"], record.ends[1]["backbone"])
     assert record.starts[0]["lrs"] == [0.1]  # frozen parameters are not in the optimizer
@@ -153,8 +153,7 @@ def test_discriminative_learning_rates_without_freezing(tiny_data_dir, tmp_path)
         tmp_path,
         None,
         epochs=1,
-        backbone_lr_mult=0.1,
-        lr_mults={"backbone.0.": 0.01},
+        lr_mults={"backbone.": 0.1, "backbone.0.": 0.01},
     )
     lrs = sorted(record.starts[0]["lrs"], reverse=True)
     assert lrs == pytest.approx([0.1, 0.01, 0.001])  # head, backbone, its first block

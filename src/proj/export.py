@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from proj.data.batch_transforms import denormalize
-from proj.tasks.classifier import flip_averaged
+from proj.tasks.tta import flip_averaged
 
 
 class NormalizedNet(nn.Module):

@@ -1,14 +1,34 @@
-"""Freeze/unfreeze strategies for `net.backbone` / `net.head`, on Lightning's BaseFinetuning."""
+"""Finetuning: learning-rate multipliers by submodule, and freeze/unfreeze strategies for
+`net.backbone` / `net.head` on Lightning's BaseFinetuning."""
 
-from typing import Literal
+from typing import Any, Literal
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import BaseFinetuning
 from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from proj.errors import ConfigError
+
+
+def lr_mult(lr_mults: dict[str, float], name: str) -> float | None:
+    """The multiplier of the longest prefix of `name` in `lr_mults` (None: no prefix)."""
+    prefixes = [p for p in lr_mults if name.startswith(p)]
+    return lr_mults[max(prefixes, key=len)] if prefixes else None
+
+
+def param_groups(net: nn.Module, lr_mults: dict[str, float]) -> list[dict[str, Any]]:
+    """The trainable parameters grouped by learning-rate multiplier, the 1.0 group (the head's,
+    usually) first; each group's `lr_mult` is applied to the optimizer's lr by the task."""
+    groups: dict[float, list[torch.nn.Parameter]] = {1.0: []}
+    for name, param in net.named_parameters():
+        if param.requires_grad:
+            mult = lr_mult(lr_mults, name)
+            groups.setdefault(1.0 if mult is None else mult, []).append(param)
+    return [{"params": params, "lr_mult": mult} for mult, params in groups.items() if params]
+
 
 Strategy = Literal["no_freeze", "freeze", "freeze_unfreeze", "unfreeze_milestones"]
 
@@ -24,8 +44,8 @@ class Finetuning(BaseFinetuning):
       `milestones[0]`, the rest at `milestones[1]`.
 
     Unfrozen parameters join the optimizer at the head's learning rate times
-    `unfrozen_lr_mult` (default: the task's `backbone_lr_mult`, else 0.1), and follow the
-    head's schedule from where it is, scaled by that multiplier.
+    `unfrozen_lr_mult` (default: the task's `lr_mults` for `backbone.`, else 0.1), and
+    follow the head's schedule from where it is, scaled by that multiplier.
     """
 
     def __init__(
@@ -69,7 +89,9 @@ class Finetuning(BaseFinetuning):
     def _unfreeze(
         self, pl_module: L.LightningModule, modules: list[nn.Module], optimizer: Optimizer
     ) -> None:
-        mult = self.unfrozen_lr_mult or getattr(pl_module, "backbone_lr_mult", None) or 0.1
+        mult = (
+            self.unfrozen_lr_mult or lr_mult(getattr(pl_module, "lr_mults", {}), "backbone.") or 0.1
+        )
         head_group = optimizer.param_groups[0]
         self.unfreeze_and_add_param_group(
             modules, optimizer, lr=head_group["lr"] * mult, train_bn=True

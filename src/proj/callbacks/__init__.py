@@ -1,6 +1,8 @@
-"""Lightning callbacks that the CLI adds to every run."""
+"""Lightning callbacks: those the CLI adds to every run, and those a config may add."""
 
+from proj.callbacks.channels_last import ChannelsLast
 from proj.callbacks.example_input import ExampleInput
+from proj.callbacks.initial_weights import InitialWeights
 from proj.callbacks.predictions import PredictionsCSV
 from proj.callbacks.progress import LineProgress, ThrottledRichProgressBar
 from proj.callbacks.rng_state import RNGState
@@ -8,7 +10,9 @@ from proj.callbacks.run_summary import RunSummary
 from proj.callbacks.tensorboard_views import TensorBoardViews
 
 __all__ = [
+    "ChannelsLast",
     "ExampleInput",
+    "InitialWeights",
     "LineProgress",
     "PredictionsCSV",
     "RNGState",

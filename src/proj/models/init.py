@@ -52,13 +52,13 @@ def initialize(net: nn.Module, scheme: str, **options: Any) -> nn.Module:
     if scheme == "course":
         if options:
             raise ConfigError(
-                f"model.init_options: init scheme 'course' takes none, got {sorted(options)}"
+                f"init_options: init scheme 'course' takes none, got {sorted(options)}"
             )
         net.apply(course_init_weights)
         return net
     if scheme not in SCHEMES:
         raise ConfigError(
-            f"model.init: unknown scheme {scheme!r}; expected 'course' or one of {sorted(SCHEMES)}"
+            f"init: unknown scheme {scheme!r}; expected 'course' or one of {sorted(SCHEMES)}"
         )
     if isinstance(options.get("gain"), str):
         options["gain"] = nn.init.calculate_gain(options["gain"])
@@ -70,7 +70,7 @@ def initialize(net: nn.Module, scheme: str, **options: Any) -> nn.Module:
                 init_fn(module.weight, **options)
             except TypeError as err:
                 raise ConfigError(
-                    f"model.init_options: bad options {options} for scheme {scheme!r}: {err}"
+                    f"init_options: bad options {options} for scheme {scheme!r}: {err}"
                 ) from err
             _zero_bias(module)
         elif isinstance(module, _NORM) and module.weight is not None:

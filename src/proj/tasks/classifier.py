@@ -10,14 +10,9 @@ from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
 from torchmetrics.classification import MulticlassAccuracy
 
 from proj.errors import ConfigError
-from proj.models.init import initialize
+from proj.finetune import param_groups
 from proj.tasks.divergence import NonFiniteLoss, guard_loss
-from proj.weights import load_matching
-
-
-def flip_averaged(net: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """Logits of each image and its left-right mirror, averaged (test-time augmentation)."""
-    return (net(images) + net(images.flip(-1))) / 2
+from proj.tasks.tta import flip_averaged
 
 
 class ImageClassifier(L.LightningModule):
@@ -27,7 +22,9 @@ class ImageClassifier(L.LightningModule):
     (a class default here would leak its init_args, e.g. AdamW's weight_decay, into
     whatever class a config picks). ReduceLROnPlateau is stepped on `val/loss`, OneCycleLR
     per step with its `total_steps` filled in from the trainer. Frozen parameters are left
-    out of the optimizer (the Finetuning callback adds them later).
+    out of the optimizer (the Finetuning callback adds them later). How the net starts
+    (an init scheme, a weights file) and its memory format are callbacks' business:
+    proj.callbacks.InitialWeights and proj.callbacks.ChannelsLast.
 
     Args:
         net: Any nn.Module mapping a batch of images to (batch, num_classes) logits.
@@ -37,18 +34,12 @@ class ImageClassifier(L.LightningModule):
         label_smoothing: Cross-entropy label smoothing, 0 for none.
         l1: The course's explicit L1 penalty, lambda * sum|w| over all parameters.
         l2: The course's explicit L2 penalty, lambda * sum w^2 over all parameters.
-        init: Re-initialise the net with a scheme of proj.models.init (course, kaiming_normal, ...).
-        init_options: Options of that scheme, e.g. {nonlinearity: relu}.
-        channels_last: Store conv weights and inputs as NHWC (faster oneDNN/tensor-core convs).
         nonfinite_loss: On a NaN or infinite training loss: stop with an error naming the step, or
             skip the batch.
         flip_tta: Outside training, average each image's logits with its mirror's (only where a
             mirror is the same class).
-        pretrained: A weights file or checkpoint loaded into the net (matching tensors only, with a
-            report).
-        backbone_lr_mult: net.backbone's learning rate = the optimizer's times this.
-        lr_mults: Learning-rate multipliers by submodule name prefix, e.g. {backbone.0: 0.01}; the
-            longest prefix wins.
+        lr_mults: Learning-rate multipliers by the net's submodule name prefix, e.g.
+            {backbone.: 0.1, backbone.0.: 0.01}; the longest prefix wins.
     """
 
     def __init__(
@@ -60,13 +51,8 @@ class ImageClassifier(L.LightningModule):
         label_smoothing: float = 0.0,
         l1: float = 0.0,
         l2: float = 0.0,
-        init: str | None = None,
-        init_options: dict[str, Any] | None = None,
-        channels_last: bool = False,
         nonfinite_loss: NonFiniteLoss = "stop",
         flip_tta: bool = False,
-        pretrained: str | None = None,
-        backbone_lr_mult: float | None = None,
         lr_mults: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
@@ -75,16 +61,8 @@ class ImageClassifier(L.LightningModule):
         self.save_hyperparameters()
         if isinstance(self.hparams.get("net"), nn.Module):
             self.remove_ignored_hparams(["net"])
-        if init is not None:
-            initialize(net, init, **(init_options or {}))
-        if pretrained is not None:
-            load_matching(net, pretrained)
-        self.backbone_lr_mult = backbone_lr_mult
         self.lr_mults = dict(lr_mults or {})
-        if backbone_lr_mult is not None:
-            self.lr_mults.setdefault("backbone.", backbone_lr_mult)
-        self.channels_last = channels_last
-        self.net = net.to(memory_format=torch.channels_last) if channels_last else net
+        self.net = net
         self.num_classes = num_classes
         self.optimizer = optimizer
         self.lr_scheduler = lr_scheduler
@@ -101,8 +79,6 @@ class ImageClassifier(L.LightningModule):
         self.test_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.channels_last and x.ndim == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
         if self.flip_tta and not self.training and x.ndim == 4:
             return flip_averaged(self.net, x)
         return self.net(x)
@@ -186,19 +162,9 @@ class ImageClassifier(L.LightningModule):
         images, labels = batch
         return {"probs": self(images).softmax(dim=1), "target": labels}  # probs: (B, C)
 
-    def _param_groups(self) -> list[dict[str, Any]]:
-        """Trainable parameters grouped by learning-rate multiplier (head/default first)."""
-        groups: dict[float, list[torch.nn.Parameter]] = {1.0: []}
-        for name, param in self.net.named_parameters():
-            if param.requires_grad:
-                prefixes = [p for p in self.lr_mults if name.startswith(p)]
-                mult = self.lr_mults[max(prefixes, key=len)] if prefixes else 1.0
-                groups.setdefault(mult, []).append(param)
-        return [{"params": params, "lr_mult": mult} for mult, params in groups.items() if params]
-
     def configure_optimizers(self) -> Any:
         make_optimizer = self.optimizer or torch.optim.AdamW
-        optimizer = make_optimizer(self._param_groups())
+        optimizer = make_optimizer(param_groups(self.net, self.lr_mults))
         for group in optimizer.param_groups:
             group["lr"] = optimizer.defaults["lr"] * group["lr_mult"]
         if self.lr_scheduler is None:
