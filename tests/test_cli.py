@@ -11,9 +11,17 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from proj.callbacks import LineProgress, ThrottledRichProgressBar
-from proj.cli import ProjCLI, main
+from proj.cli import ProjCLI, main, run
 from proj.data import FashionMNISTDataModule
-from tests.conftest import MLP, QUIET, fit_tiny, tiny_data_args
+from tests.conftest import (
+    MLP,
+    QUIET,
+    REPO,
+    fit_tiny,
+    tiny_cifar_args,
+    tiny_data_args,
+    write_cifar10,
+)
 
 RUNS = Path("logs") / "fashion_mnist" / "mlp"
 
@@ -179,3 +187,17 @@ def test_predict_writes_a_csv_whose_accuracy_is_the_test_accuracy(tiny_data_dir,
     accuracy = sum(r["pred"] == r["target"] for r in rows) / len(rows)
     assert accuracy == pytest.approx(_metrics(0)["test"]["test/acc"], abs=1e-6)
     assert rows[0]["target"] in FashionMNISTDataModule.class_names
+
+
+def test_a_net_given_by_class_path_alone_records_its_linked_num_classes(tmp_path):
+    """The private `_dump_config` override: without it (or if Lightning stops calling it),
+    a net with no init_args of its own has nowhere to record num_classes and fit fails."""
+    data = write_cifar10(tmp_path / "data")
+    config = str(REPO / "configs" / "cifar2" / "net.yaml")
+    cli = run(
+        ["fit", "--config", config, *tiny_cifar_args(data), *QUIET, "--trainer.fast_dev_run", "1"]
+    )
+    assert cli.model.hparams["net"] == {
+        "class_path": "proj.models.Net",
+        "init_args": {"num_classes": 2},
+    }

@@ -8,6 +8,8 @@ import yaml
 
 from proj.cli import ProjCLI, main
 from tests.conftest import (
+    CNN,
+    MLP,
     REPO,
     tiny_cifar_args,
     tiny_csv_args,
@@ -26,14 +28,12 @@ CONFIGS = sorted(
     if p.parent.name not in FRAGMENT_FOLDERS + NOT_RUN_CONFIGS
 )
 FRAGMENTS = sorted((REPO / "configs" / "trainer").glob("*.yaml"))
-MLP = REPO / "configs" / "fashion_mnist" / "mlp.yaml"
-CNN = REPO / "configs" / "fashion_mnist" / "cnn.yaml"
 FAST = REPO / "configs" / "fashion_mnist" / "fast.yaml"
 
 
-def _data_args(config: Path, tmp_path: Path) -> list[str]:
+def _data_args(config: str | Path, tmp_path: Path) -> list[str]:
     """Tiny data in the format the config's DataModule reads."""
-    data_class = yaml.safe_load(config.read_text())["data"]["class_path"]
+    data_class = yaml.safe_load(Path(config).read_text())["data"]["class_path"]
     if data_class == "proj.data.FashionMNISTDataModule":
         return tiny_data_args(write_fashion_mnist(tmp_path / "data"))
     if data_class in ("proj.data.CIFAR10DataModule", "proj.data.CIFAR2DataModule"):

@@ -7,9 +7,7 @@ import pytest
 
 from proj.cli import main
 from proj.runs import experiment_name, resolve_checkpoint
-from tests.conftest import QUIET, REPO, tiny_data_args
-
-MLP = REPO / "configs" / "fashion_mnist" / "mlp.yaml"
+from tests.conftest import MLP, QUIET, REPO, tiny_data_args
 
 
 def _fit(config: str | Path, data_dir: Path, *extra: str) -> None:

@@ -10,14 +10,14 @@ import pytest
 import torch
 
 from proj.cli import main as proj
-from tests.conftest import REPO, tiny_data_args
+from tests.conftest import MLP, QUIET, REPO, tiny_data_args
 
 
 @pytest.mark.slow
 def test_seeds_script_reports_mean_and_std_over_runs(tiny_data_dir):
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "seeds.py"),
-         "--config", str(REPO / "configs" / "fashion_mnist" / "mlp.yaml"), "--seeds", "0", "1",
+         "--config", MLP, "--seeds", "0", "1",
          "--json", "seeds.json", "--", *tiny_data_args(tiny_data_dir),
          "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false"],
         capture_output=True, text=True, timeout=300,
@@ -39,7 +39,7 @@ def test_seeds_script_reports_mean_and_std_over_runs(tiny_data_dir):
 def test_kfold_script_runs_every_fold_and_summarises(tiny_data_dir):
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "kfold.py"),
-         "--config", str(REPO / "configs" / "fashion_mnist" / "mlp.yaml"), "--folds", "2",
+         "--config", MLP, "--folds", "2",
          "--", "--data.init_args.data_dir", str(tiny_data_dir),
          "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false"],
         capture_output=True, text=True, timeout=300,
@@ -60,10 +60,8 @@ def test_kfold_script_runs_every_fold_and_summarises(tiny_data_dir):
 
 @pytest.mark.slow
 def test_results_script_builds_tables_curves_and_the_readme_section(tiny_data_dir):
-    mlp = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
-    quiet = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
     for experiment, seed in (("plain", 0), ("group-seeds", 1), ("group-seeds", 2)):
-        proj(["fit", "--config", mlp, *tiny_data_args(tiny_data_dir), *quiet,
+        proj(["fit", "--config", MLP, *tiny_data_args(tiny_data_dir), *QUIET,
               "--trainer.max_epochs", "2", "--experiment", experiment,
               "--seed_everything", str(seed)])  # fmt: skip
     Path("README.md").write_text("# x\n<!-- results:begin -->\nold\n<!-- results:end -->\nend\n")

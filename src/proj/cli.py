@@ -220,8 +220,10 @@ class ProjCLI(LightningCLI):
 
     def _dump_config(self) -> None:
         super()._dump_config()
-        # The dump leaves out a net's init_args when num_classes, a link target, was its
-        # only one; Lightning's hparams recording then has nowhere to put the linked value.
+        # Private, as no public hook runs between Lightning's dump and the instantiation
+        # that records hparams from it: the dump leaves out a net's init_args when
+        # num_classes, a link target, was its only one, and the recording then has nowhere
+        # to put the linked value (fit fails). tests/test_cli.py fails if this is not called.
         net = self.config_dump.get("model", {}).get("init_args", {}).get("net")
         if isinstance(net, dict) and "class_path" in net:
             net.setdefault("init_args", {})
@@ -368,16 +370,10 @@ def _launched_rank() -> int:
     return 0
 
 
-def run(args: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> "ProjCLI | None":
+def run(args: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> ProjCLI:
     """The command line from Python, returning the CLI: scripts read the run's trainer,
     model and datamodule from it, and may give callbacks of their own. A bad input exits
-    with one line, as the command does; `serve` returns None."""
-    argv = sys.argv[1:] if args is None else args
-    if argv[:1] == ["serve"]:  # `proj serve`, as `python -m proj serve`
-        from proj.serve.main import main as serve
-
-        serve(argv[1:])
-        return None
+    with one line, as the command does."""
     keep_freed_memory()
     try:
         with warnings.catch_warnings():
@@ -394,5 +390,5 @@ def run(args: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> "P
 
 
 def main(args: list[str] | None = None) -> None:
-    """The command line (`python -m proj`, the `proj` entry point)."""
+    """The training command line: `python -m proj fit|validate|test|predict ...`."""
     run(args)

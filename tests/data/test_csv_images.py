@@ -13,7 +13,7 @@ from proj.data import CSVImageDataModule
 from proj.data.label_csv import read_label_csv
 from proj.errors import DataFormatError, DataNotFoundError
 from proj.images import load_rgb
-from tests.conftest import REPO, tiny_csv_args, write_image_folder
+from tests.conftest import QUIET, REPO, tiny_csv_args, write_image_folder
 
 NAMES = ("cat", "dog")
 
@@ -129,7 +129,7 @@ def test_unreadable_images_raise_or_are_skipped(folder, caplog):
         _dm(folder).setup("fit")
     dm = _dm(folder, on_bad_image="skip", val_fraction=0.0, test_fraction=0.0)
     dm.setup("fit")
-    assert len(dm.datasets["train"]) == 23 and "cat.3.png" in caplog.text
+    assert len(dm.splits["train"]) == 23 and "cat.3.png" in caplog.text
     assert _snapshot(folder / "images") == before, "image_dir must never be modified"
 
 
@@ -137,7 +137,7 @@ def test_split_sizes_are_seeded(folder):
     def files(seed):
         dm = _dm(folder, seed=seed)
         dm.setup("fit")
-        return {k: [r.file for r in d.rows] for k, d in dm.datasets.items()}
+        return {k: [r.file for r in d.rows] for k, d in dm.splits.items()}
 
     first = files(1)
     assert {k: len(v) for k, v in first.items()} == {"train": 12, "val": 6, "test": 6}
@@ -152,7 +152,7 @@ def test_separate_csvs_and_absolute_paths(folder):
     (folder / "val.csv").write_text(f"{images / 'cat.0.png'},0\n{images / 'dog.0.png'},dog\n")
     dm = _dm(folder, val_csv=str(folder / "val.csv"), val_fraction=0.0, test_fraction=0.0)
     dm.setup("fit")
-    assert len(dm.datasets["val"]) == 2 and len(dm.datasets["train"]) == 24
+    assert len(dm.splits["val"]) == 2 and len(dm.splits["train"]) == 24
     images_batch, labels = next(iter(dm.val_dataloader()))
     assert images_batch.shape == (2, 3, 16, 16) and images_batch.dtype == torch.uint8
     assert labels.tolist() == [0, 1]
@@ -180,7 +180,7 @@ def test_dataset_normalisation_is_computed_once_and_cached_next_to_the_csv(folde
     dm.setup("fit")
     cache = folder / "labels.mean_std.json"
     stored = json.loads(cache.read_text())
-    pixels = torch.stack([dm.datasets["train"][i][0] for i in range(12)]).double() / 255
+    pixels = torch.stack([dm.splits["train"][i][0] for i in range(12)]).double() / 255
     for channel in range(3):
         assert stored["mean"][channel] == pytest.approx(pixels[:, channel].mean().item(), abs=1e-3)
         assert stored["std"][channel] == pytest.approx(pixels[:, channel].std().item(), abs=2e-3)
@@ -257,9 +257,8 @@ def test_compute_mean_std_script_matches_the_datamodule(tmp_path, folder):
 
 def test_predictions_name_the_image_files(folder):
     config = str(REPO / "configs" / "catdog" / "cnn.yaml")
-    quiet = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
-    main(["fit", "--config", config, *tiny_csv_args(folder), *quiet, "--trainer.max_epochs", "1"])
-    main(["predict", "--config", config, *tiny_csv_args(folder), *quiet, "--ckpt_path", "best"])
+    main(["fit", "--config", config, *tiny_csv_args(folder), *QUIET, "--trainer.max_epochs", "1"])
+    main(["predict", "--config", config, *tiny_csv_args(folder), *QUIET, "--ckpt_path", "best"])
     lines = Path("logs/catdog/cnn/version_1/predictions.csv").read_text().splitlines()
     assert lines[0] == "id,target,pred,prob" and len(lines) == 1 + 5  # 20% of 24 held out for test
     assert all(line.split(",")[0].endswith(".png") for line in lines[1:])

@@ -50,8 +50,8 @@ def test_csv_datamodule_folds_after_the_test_split(tmp_path):
             test_fraction=0.25, num_folds=3, fold=fold,
         )  # fmt: skip
         dm.setup("fit")
-        assert len(dm.datasets["test"]) == 6 and len(dm.datasets["val"]) == 6
-        files.append({r.file for r in dm.datasets["val"].rows})
+        assert len(dm.splits["test"]) == 6 and len(dm.splits["val"]) == 6
+        files.append({r.file for r in dm.splits["val"].rows})
     assert len(set.union(*files)) == 18  # the 18 non-test rows, each validated once
     with pytest.raises(ValueError, match="num_folds, data.val_csv: they exclude each other"):
         CSVImageDataModule("x.csv", str(folder), num_folds=3, val_csv="v.csv")

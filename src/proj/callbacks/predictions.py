@@ -69,6 +69,6 @@ def _write(path: Path, header: list[str], rows: Any) -> None:
 
 def _sample_ids(trainer: L.Trainer, indices: list[int]) -> list[str | int]:
     """File names when the predict split is a CSV image dataset, else split indices."""
-    datasets = getattr(trainer.datamodule, "datasets", None)
-    rows = getattr(datasets.get("test") if isinstance(datasets, dict) else None, "rows", None)
+    splits = getattr(trainer.datamodule, "splits", None)
+    rows = getattr(splits.get("test") if isinstance(splits, dict) else None, "rows", None)
     return [rows[i].file for i in indices] if rows else indices

@@ -1,11 +1,12 @@
-"""LightningDataModules, one per dataset, on a shared in-memory batching base."""
+"""LightningDataModules, one per dataset, on one image base (`ImageDataModule`)."""
 
 from proj.data.cifar import CIFAR2DataModule, CIFAR10DataModule
 from proj.data.csv_dataset import CSVImageDataset
 from proj.data.csv_images import CSVImageDataModule
 from proj.data.fashion_mnist import FashionMNISTDataModule
-from proj.data.image_datamodule import ImageClassificationDataModule
+from proj.data.image_datamodule import ImageDataModule
 from proj.data.line import LineDataModule
+from proj.data.tensor_datamodule import TensorImageDataModule
 
 __all__ = [
     "CIFAR2DataModule",
@@ -13,6 +14,7 @@ __all__ = [
     "CSVImageDataModule",
     "CSVImageDataset",
     "FashionMNISTDataModule",
-    "ImageClassificationDataModule",
+    "ImageDataModule",
     "LineDataModule",
+    "TensorImageDataModule",
 ]

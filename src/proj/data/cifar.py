@@ -9,7 +9,8 @@ import numpy as np
 import torch
 import torchvision
 
-from proj.data.image_datamodule import Batch, ImageClassificationDataModule, keep_classes
+from proj.data.image_datamodule import Batch
+from proj.data.tensor_datamodule import TensorImageDataModule, keep_classes
 from proj.errors import DataFormatError, DataNotFoundError
 
 FOLDER = "cifar-10-batches-py"
@@ -65,7 +66,7 @@ def read_cifar_batch(path: Path) -> Batch:
     return torch.from_numpy(data.reshape(-1, 3, 32, 32).copy()), labels_t
 
 
-class CIFAR10DataModule(ImageClassificationDataModule):
+class CIFAR10DataModule(TensorImageDataModule):
     """CIFAR-10 from `<data_dir>/cifar-10-batches-py/`, downloaded there by torchvision if missing.
 
     Normalised with the course's mean/std; `augment` adds random crops with 4 pixels of

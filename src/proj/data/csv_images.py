@@ -2,19 +2,17 @@
 
 import logging
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from proj.data import batch_transforms as bt
 from proj.data.csv_dataset import CSVImageDataset
 from proj.data.decoded_images import CacheMode, DecodedImages
 from proj.data.folds import stratified_fold
+from proj.data.image_datamodule import ImageDataModule, MeanStd
 from proj.data.label_csv import Row, listing, parse_label_csv
 from proj.data.presets import eval_preset, train_preset
-from proj.data.sampler import EpochSampler, per_sample_loader, shared_seed
 from proj.data.stats import cached_mean_std
 from proj.errors import ConfigError, DataFormatError, DataNotFoundError
 
@@ -22,12 +20,14 @@ log = logging.getLogger(__name__)
 IMAGENET_MEAN_STD = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
-class CSVImageDataModule(L.LightningDataModule):
+class CSVImageDataModule(ImageDataModule):
     """A CSV of `file name,label` rows plus a folder of images, split and checked up front.
 
     `setup` reads every image once before training starts, so a missing, unreadable or
     truncated file is reported then (all of them, with their CSV lines), not mid-epoch;
-    with a cache, what it decoded is kept, and no epoch decodes a file again.
+    with a cache, what it decoded is kept, and no epoch decodes a file again. Images are
+    cropped, resized and augmented per sample (their sizes differ), then normalised as a
+    batch on the device.
 
     Args:
         csv_file: Rows of `file name,label` (a header is optional); the training rows.
@@ -74,7 +74,7 @@ class CSVImageDataModule(L.LightningDataModule):
         fold: int = 0,
         cache: CacheMode = "disk",
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, num_workers, seed)
         if len(class_names) < 2:
             raise ConfigError(
                 f"data.class_names: needs at least 2 classes, got {list(class_names)}"
@@ -95,21 +95,20 @@ class CSVImageDataModule(L.LightningDataModule):
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.val_csv, self.test_csv = val_csv, test_csv
         self.image_size, self.normalize, self.augment = image_size, normalize, augment
-        self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
         self.on_bad_image = on_bad_image
         self.num_folds, self.fold = num_folds, fold
         self.cache = cache
         self.images: DecodedImages | None = None
-        self.datasets: dict[str, CSVImageDataset] = {}
-        self.mean_std: tuple[tuple[float, ...], tuple[float, ...]] | None = None
-        self.shuffle_seed = 0
+        self.mean_std: MeanStd | None = None
 
     @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
+    def normalization(self) -> MeanStd | None:
+        """Known after setup (`normalize: dataset` computes it there)."""
+        return self.mean_std
 
     def setup(self, stage: str) -> None:
-        if self.datasets:
+        super().setup(stage)
+        if self.splits:
             return
         if not self.image_dir.is_dir():
             raise DataNotFoundError(
@@ -125,11 +124,10 @@ class CSVImageDataModule(L.LightningDataModule):
         splits = self._split_rows()
         for name, rows in splits.items():
             transform = train_preset(self.image_size, self.augment) if name == "train" else None
-            self.datasets[name] = CSVImageDataset(
+            self.splits[name] = CSVImageDataset(
                 rows, self.image_dir, self.images, transform or eval_preset(self.image_size)
             )
         self.mean_std = self._resolve_normalization()
-        self.shuffle_seed = shared_seed()
 
     def _split_rows(self) -> dict[str, list[Row]]:
         usable = self._usable_rows()
@@ -209,7 +207,7 @@ class CSVImageDataModule(L.LightningDataModule):
         dropped = {r.line for r, _ in bad}
         return [r for r in rows if r.line not in dropped]
 
-    def _resolve_normalization(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    def _resolve_normalization(self) -> MeanStd | None:
         if self.normalize == "none":
             return None
         if self.normalize == "imagenet":
@@ -223,9 +221,9 @@ class CSVImageDataModule(L.LightningDataModule):
             )
         return tuple(mean), tuple(std)
 
-    def _dataset_mean_std(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    def _dataset_mean_std(self) -> MeanStd:
         """The training split's statistics, computed once and cached next to the CSV."""
-        train = self.datasets["train"]
+        train = self.splits["train"]
         plain = CSVImageDataset(
             train.rows, self.image_dir, self.images, eval_preset(self.image_size)
         )
@@ -241,36 +239,3 @@ class CSVImageDataModule(L.LightningDataModule):
         if folder.is_relative_to(self.image_dir.resolve()):
             folder = Path("data") / "stats"
         return folder
-
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        if split not in self.datasets:
-            raise RuntimeError(
-                f"{type(self).__name__}: no {split!r} split (set it up, or give its CSV)"
-            )
-        dataset = self.datasets[split]
-        sampler = EpochSampler(len(dataset), shuffle=shuffle, seed=self.shuffle_seed)
-        return per_sample_loader(dataset, sampler, self.batch_size, self.num_workers)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
-
-    @property
-    def normalization(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
-        """The (mean, std) batches are normalised with (known after setup); None: not."""
-        return self.mean_std
-
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        images, labels = bt.split_batch(batch)
-        images = bt.to_float(images, bt.precision_dtype(self.trainer))  # (B, 3, S, S) in [0, 1]
-        if self.normalization is not None:
-            images = bt.normalize_(images, *self.normalization)
-        return images if labels is None else (images, labels)

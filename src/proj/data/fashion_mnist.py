@@ -11,7 +11,8 @@ import torchvision
 from torchvision.transforms import v2
 
 from proj.data.idx import IDXFormatError, read_images_and_labels
-from proj.data.image_datamodule import Batch, ImageClassificationDataModule
+from proj.data.image_datamodule import Batch
+from proj.data.tensor_datamodule import TensorImageDataModule
 from proj.errors import DataNotFoundError
 
 FILES = (
@@ -25,7 +26,7 @@ DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 SYSTEM_DIRS = (DEBIAN_DIR,)
 
 
-class FashionMNISTDataModule(ImageClassificationDataModule):
+class FashionMNISTDataModule(TensorImageDataModule):
     """Finds the IDX files in `data_dir`, then in system copies, then downloads them.
 
     Whatever the source, the four files end up decompressed in

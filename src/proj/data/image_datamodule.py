@@ -1,193 +1,65 @@
-"""The part every image-classification DataModule shares: split, loaders, batch transforms."""
+"""The part every image DataModule shares: named splits served as batches, and uint8 batches
+made float, transformed and normalised on the device."""
 
-from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import lightning as L
 import torch
-from torch.utils.data import Dataset, Subset
-from torchvision.transforms import v2
 
 from proj.data import batch_transforms as bt
-from proj.data.folds import stratified_fold
-from proj.data.in_memory import InMemoryBatches
 from proj.data.sampler import EpochSampler, per_sample_loader, shared_seed
-from proj.data.tensor_dataset import TensorImageDataset
 from proj.errors import ConfigError
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+MeanStd = tuple[tuple[float, ...], tuple[float, ...]]
 
 
-class ImageClassificationDataModule(L.LightningDataModule):
-    """Base for datasets small enough to decode once into uint8 tensors.
-
-    Subclasses say what the data is (`class_names`, `mean`, `std`, `crop_padding`) and
-    how to read it (`_read_split`); this class splits train/val with its own seeded
-    generator (so the split does not move with the training seed), serves batches, and
-    normalises/augments/resizes whole batches on the device. The per-sample path
-    (`in_memory: false`) yields the same batches for the same seeds (without resizing:
-    the two resizes round differently).
-
-    Args:
-        data_dir: Where the dataset's files are, or are downloaded to.
-        batch_size: Images per batch (per process under DDP).
-        val_size: Training images held out for validation, by a seeded split.
-        seed: The split's own seed; it does not move when seed_everything does.
-        num_workers: DataLoader workers of the per-sample path (None: some on a GPU
-            machine, none on a CPU-only one, where they fight the model for the cores).
-        in_memory: Decode once, batch by index, transform whole batches on the device;
-            false: a per-sample Dataset and DataLoader.
-        augment: true or 'crop_flip': random shifts and horizontal flips; 'resized_crop':
-            RandomResizedCrop to image_size and flips; false: none.
-        normalize: Subtract the dataset's mean and divide by its std.
-        image_size: Resize to this size (e.g. 224 for ImageNet backbones); None keeps it.
-        mean_std: [[means], [stds]] to normalise with instead of the dataset's own.
-        classes: Keep only these class indices, relabelled 0..K-1 in this order.
-        train_per_class: Keep at most this many training images per class (few-shot).
-        num_folds: Validate on a fold of a stratified k-fold split instead of val_size.
-        fold: Which fold (0..num_folds-1) validates.
+class ImageDataModule(L.LightningDataModule):
+    """Base of the image DataModules: a subclass reads its files into `self.splits`
+    ('train', 'val', 'test': anything `_batches` can serve) in `setup`; this class serves
+    them, shuffled by an epoch-seeded sampler that gives every rank the same order under
+    the same seed, and turns each transferred batch of uint8 images into normalised floats
+    in the model's dtype.
     """
 
     class_names: tuple[str, ...] = ()
-    mean: tuple[float, ...] = ()
-    std: tuple[float, ...] = ()
-    crop_padding: int = 4
 
-    def __init__(
-        self,
-        data_dir: str = "data",
-        batch_size: int = 64,
-        val_size: int = 5000,
-        seed: int = 42,
-        num_workers: int | None = None,
-        in_memory: bool = True,
-        augment: bool | Literal["crop_flip", "resized_crop"] = False,
-        normalize: bool = True,
-        image_size: int | None = None,
-        mean_std: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
-        classes: list[int] | None = None,
-        train_per_class: int | None = None,
-        num_folds: int | None = None,
-        fold: int = 0,
-    ) -> None:
+    def __init__(self, batch_size: int, num_workers: int | None, seed: int) -> None:
         super().__init__()
         if batch_size < 1:
             raise ConfigError(f"data.batch_size: must be >= 1, got {batch_size}")
-        if val_size < 1:
-            raise ConfigError(f"data.val_size: must be >= 1, got {val_size}")
-        if augment not in (True, False, "crop_flip", "resized_crop"):
-            raise ConfigError(
-                f"data.augment: unknown {augment!r}; expected true/false, 'crop_flip' or 'resized_crop'"
-            )
-        if augment == "resized_crop" and not image_size:
-            raise ConfigError(
-                "data.augment: 'resized_crop' needs data.image_size (the crop's size, e.g. 224)"
-            )
-        self.save_hyperparameters()
-        self.data_dir = data_dir
         self.batch_size = batch_size
-        self.val_size = val_size
-        self.seed = seed
         self.num_workers = num_workers
-        self.in_memory = in_memory
-        self.augment = augment
-        self.normalize = normalize
-        self.image_size = image_size
-        if mean_std is not None:  # e.g. ImageNet's, for pretrained torchvision backbones
-            self.mean, self.std = tuple(mean_std[0]), tuple(mean_std[1])
-        self.classes = classes
-        self.train_per_class = train_per_class
-        self.num_folds = num_folds
-        self.fold = fold
-        if classes is not None:
-            unknown = [c for c in classes if not 0 <= c < len(type(self).class_names)]
-            if unknown:
-                raise ConfigError(
-                    f"data.classes: {unknown} not in 0..{len(type(self).class_names) - 1}"
-                )
-            self.class_names = tuple(type(self).class_names[c] for c in classes)
+        self.seed = seed
         self.splits: dict[str, Any] = {}
         self.shuffle_seed = 0  # agreed across ranks in setup
+
+    def setup(self, stage: str) -> None:
+        self.shuffle_seed = shared_seed()
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
 
     @property
-    def normalization(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    def normalization(self) -> MeanStd | None:
         """The (mean, std) batches are normalised with; None when they are not."""
-        return (tuple(self.mean), tuple(self.std)) if self.normalize else None
+        return None
 
-    def _read_split(self, train: bool) -> Batch:
-        """All images of the train or test split as uint8 (N, C, H, W) and int64 (N,) tensors."""
-        raise NotImplementedError
-
-    def _per_sample_dataset(self, train: bool) -> Dataset:
-        """The split as a classic per-sample Dataset yielding (uint8 CHW tensor, int)."""
-        return TensorImageDataset(*self._read_split(train), transform=self._per_sample_transform())
-
-    def _per_sample_transform(self) -> v2.Transform | None:
-        return v2.Resize(self.image_size, antialias=True) if self.image_size else None
-
-    def setup(self, stage: str) -> None:
-        self.shuffle_seed = shared_seed()
-        if stage in ("fit", "validate") and "train" not in self.splits:
-            self._setup_train_val()
-        if stage in ("test", "predict") and "test" not in self.splits:
-            self.splits["test"] = self._test_source()
-
-    def _read_selected(self, train: bool) -> Batch:
-        """The split, kept to `classes` (relabelled 0..K-1 in that order) when given."""
-        images, labels = self._read_split(train)
-        return (
-            (images, labels) if self.classes is None else keep_classes(images, labels, self.classes)
-        )
-
-    def _setup_train_val(self) -> None:
-        if not self.in_memory and (self.classes is not None or self.train_per_class):
-            raise ConfigError("data.classes, data.train_per_class: need data.in_memory: true")
-        images, labels = self._read_selected(train=True)
-        n = len(labels)
-        if self.num_folds:
-            val_idx, train_idx = stratified_fold(labels, self.num_folds, self.fold, self.seed)
-        else:
-            if self.val_size >= n:
-                raise ConfigError(
-                    f"data.val_size: {self.val_size} leaves no training data: the set has {n}"
-                )
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
-            val_idx, train_idx = order[: self.val_size], order[self.val_size :]
-        if self.train_per_class:  # few labels: the first N of each class in the seeded order
-            per_class = [
-                train_idx[labels[train_idx] == c][: self.train_per_class]
-                for c in range(self.num_classes)
-            ]
-            train_idx = torch.cat(per_class)
-        if self.in_memory:
-            self.splits["train"] = (images[train_idx], labels[train_idx])
-            self.splits["val"] = (images[val_idx], labels[val_idx])
-        else:
-            dataset = self._per_sample_dataset(train=True)
-            self.splits["train"] = Subset(dataset, train_idx.tolist())
-            self.splits["val"] = Subset(dataset, val_idx.tolist())
-
-    def _test_source(self) -> Any:
-        return (
-            self._read_selected(train=False)
-            if self.in_memory
-            else self._per_sample_dataset(train=False)
-        )
+    def _batches(self, source: Any, sampler: EpochSampler) -> Any:
+        """What iterates over a split's batches: a DataLoader over a per-sample Dataset."""
+        return per_sample_loader(source, sampler, self.batch_size, self.num_workers)
 
     def _loader(self, split: str, shuffle: bool) -> Any:
         if split not in self.splits:
             raise RuntimeError(
-                f"{type(self).__name__}: split {split!r} not set up; call setup first"
+                f"{type(self).__name__}: no {split!r} split; call setup first (a CSV "
+                "DataModule has a test split only with test_fraction or test_csv)"
             )
         source = self.splits[split]
-        sampler = EpochSampler(_num_samples(source), shuffle=shuffle, seed=self.shuffle_seed)
-        if self.in_memory:
-            return InMemoryBatches(*source, batch_size=self.batch_size, sampler=sampler)
-        return per_sample_loader(source, sampler, self.batch_size, self.num_workers)
+        num_samples = len(source[1]) if isinstance(source, tuple) else len(source)
+        sampler = EpochSampler(num_samples, shuffle=shuffle, seed=self.shuffle_seed)
+        return self._batches(source, sampler)
 
     def train_dataloader(self) -> Any:
         return self._loader("train", shuffle=True)
@@ -201,6 +73,10 @@ class ImageClassificationDataModule(L.LightningDataModule):
     def predict_dataloader(self) -> Any:
         return self._loader("test", shuffle=False)
 
+    def _transform_batch(self, images: torch.Tensor, training: bool) -> torch.Tensor:
+        """Batch-side augmentation and resizing of float images in [0, 1]; none here."""
+        return images
+
     def on_after_batch_transfer(
         self, batch: Batch | torch.Tensor, dataloader_idx: int
     ) -> Batch | torch.Tensor:
@@ -208,32 +84,8 @@ class ImageClassificationDataModule(L.LightningDataModule):
         # (B, C, H, W) uint8 -> float in [0, 1], in the dtype the model runs in
         images = bt.to_float(images, bt.precision_dtype(self.trainer))
         # training batches only: a bare example input (no labels) must not draw random numbers
-        training = (
-            bool(self.augment)
-            and labels is not None
-            and self.trainer is not None
-            and self.trainer.training
-        )
-        if training and self.augment == "resized_crop":
-            images = bt.random_hflip(bt.random_resized_crop(images, self.image_size))
-        elif self.image_size and images.shape[-2:] != (self.image_size, self.image_size):
-            images = bt.resize(images, self.image_size)
-        if training and self.augment in (True, "crop_flip"):
-            images = bt.random_hflip(bt.random_crop(images, self.crop_padding))
+        training = labels is not None and self.trainer is not None and self.trainer.training
+        images = self._transform_batch(images, training)
         if self.normalization is not None:
             images = bt.normalize_(images, *self.normalization)
         return images if labels is None else (images, labels)
-
-
-def keep_classes(images: torch.Tensor, labels: torch.Tensor, classes: Sequence[int]) -> Batch:
-    """The samples of `classes` only, relabelled 0..K-1 in the order given."""
-    keep = torch.isin(labels, torch.tensor(list(classes)))
-    relabel = torch.full((int(labels.max()) + 1,), -1, dtype=torch.int64)
-    relabel[list(classes)] = torch.arange(len(classes))
-    return images[keep], relabel[labels[keep]]
-
-
-def _num_samples(source: Sequence | tuple[torch.Tensor, torch.Tensor]) -> int:
-    if isinstance(source, tuple):
-        return len(source[1])
-    return len(source)

@@ -11,6 +11,8 @@ from torch import nn
 class SequentialNet(nn.Sequential):
     """The lesson's first `nn.Sequential` model, with the Flatten its listing forgot."""
 
+    input_size = (3, 32, 32)  # (channels, height, width) it is built for
+
     def __init__(self, num_classes: int = 2) -> None:
         super().__init__(
             nn.Conv2d(3, 16, kernel_size=3, padding=1),
@@ -29,6 +31,8 @@ class SequentialNet(nn.Sequential):
 class Net(nn.Module):
     """`SequentialNet` as a module: layers with weights are attributes, the rest functional."""
 
+    input_size = (3, 32, 32)  # (channels, height, width) it is built for
+
     def __init__(self, num_classes: int = 2) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 16, kernel_size=3, padding=1)
@@ -45,6 +49,8 @@ class Net(nn.Module):
 
 class NetWidth(nn.Module):
     """`Net` with `n_chans1` channels in the first conv and half that in the second."""
+
+    input_size = (3, 32, 32)  # (channels, height, width) it is built for
 
     def __init__(self, n_chans1: int = 32, num_classes: int = 2) -> None:
         super().__init__()
@@ -92,6 +98,8 @@ class NetBatchNorm(NetWidth):
 class NetRes(nn.Module):
     """Three ReLU convs; the third adds its input back (a skip connection) before pooling."""
 
+    input_size = (3, 32, 32)  # (channels, height, width) it is built for
+
     def __init__(self, n_chans1: int = 32, num_classes: int = 2) -> None:
         super().__init__()
         self.n_chans1 = n_chans1
@@ -131,6 +139,8 @@ class NetResDeep(nn.Module):
     all blocks share their weights. Here every block is its own module;
     `shared_blocks=True` restores the course's behaviour for comparison.
     """
+
+    input_size = (3, 32, 32)  # (channels, height, width) it is built for
 
     def __init__(
         self,

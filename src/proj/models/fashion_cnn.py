@@ -22,6 +22,8 @@ class FashionCNN(nn.Module):
     next to the convolutions and lifts accuracy when there are only a few epochs to learn in.
     """
 
+    input_size = (1, 28, 28)  # (channels, height, width) it is built for
+
     def __init__(
         self,
         num_classes: int = 10,

@@ -8,6 +8,8 @@ from torch import nn
 class LeNet(nn.Module):
     """Conv 3->6 k5, pool, Conv 6->16 k5, pool, Linear 400->120->84->num_classes, ReLU."""
 
+    input_size = (3, 32, 32)  # (channels, height, width) it is built for
+
     def __init__(self, num_classes: int = 10) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 6, kernel_size=5)

@@ -13,6 +13,8 @@ class NeuralNetwork(nn.Module):
     added after each hidden Linear (BatchNorm before the activation).
     """
 
+    input_size = (1, 28, 28)  # (channels, height, width) it is built for
+
     def __init__(
         self,
         num_classes: int = 10,

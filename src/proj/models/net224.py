@@ -12,6 +12,8 @@ class Net224(nn.Module):
     The flattened size fixes the input at 224x224.
     """
 
+    input_size = (3, 224, 224)  # (channels, height, width) it is built for
+
     def __init__(self, num_classes: int = 101) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 32, kernel_size=3)
@@ -30,6 +32,8 @@ class Net224(nn.Module):
 
 class MyCNN(nn.Module):
     """The lesson's exercise: one Conv 3->16 k3 (222x222 out), flatten, one Linear -> classes."""
+
+    input_size = (3, 224, 224)  # (channels, height, width) it is built for
 
     def __init__(self, num_classes: int = 10) -> None:
         super().__init__()

@@ -46,6 +46,8 @@ class ResNet34(nn.Module):
     classes).
     """
 
+    input_size = (3, 32, 32)  # (channels, height, width) it is built for
+
     def __init__(self, num_classes: int = 10, in_channels: int = 3) -> None:
         super().__init__()
         self.backbone = nn.Sequential(

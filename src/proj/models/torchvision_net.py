@@ -22,6 +22,8 @@ class TorchvisionNet(nn.Module):
     pretrained classifier is dropped, every other matching tensor kept.
     """
 
+    input_size = (3, 224, 224)  # (channels, height, width) it is built for
+
     def __init__(self, arch: str, num_classes: int, weights: str | None = None) -> None:
         super().__init__()
         available = torchvision.models.list_models(module=torchvision.models)

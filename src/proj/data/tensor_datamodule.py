@@ -1,0 +1,187 @@
+"""Image datasets small enough to decode once into uint8 tensors: split, batched by index."""
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import torch
+from torch.utils.data import Dataset, Subset
+from torchvision.transforms import v2
+
+from proj.data import batch_transforms as bt
+from proj.data.folds import stratified_fold
+from proj.data.image_datamodule import Batch, ImageDataModule, MeanStd
+from proj.data.in_memory import InMemoryBatches
+from proj.data.sampler import EpochSampler
+from proj.data.tensor_dataset import TensorImageDataset
+from proj.errors import ConfigError
+
+
+class TensorImageDataModule(ImageDataModule):
+    """Base for datasets small enough to decode once into uint8 tensors (Fashion-MNIST, CIFAR).
+
+    Subclasses say what the data is (`class_names`, `mean`, `std`, `crop_padding`) and
+    how to read it (`_read_split`); this class splits train/val with its own seeded
+    generator (so the split does not move with the training seed), serves batches, and
+    normalises/augments/resizes whole batches on the device. The per-sample path
+    (`in_memory: false`) yields the same batches for the same seeds (without resizing:
+    the two resizes round differently).
+
+    Args:
+        data_dir: Where the dataset's files are, or are downloaded to.
+        batch_size: Images per batch (per process under DDP).
+        val_size: Training images held out for validation, by a seeded split.
+        seed: The split's own seed; it does not move when seed_everything does.
+        num_workers: DataLoader workers of the per-sample path (None: some on a GPU
+            machine, none on a CPU-only one, where they fight the model for the cores).
+        in_memory: Decode once, batch by index, transform whole batches on the device;
+            false: a per-sample Dataset and DataLoader.
+        augment: true or 'crop_flip': random shifts and horizontal flips; 'resized_crop':
+            RandomResizedCrop to image_size and flips; false: none.
+        normalize: Subtract the dataset's mean and divide by its std.
+        image_size: Resize to this size (e.g. 224 for ImageNet backbones); None keeps it.
+        mean_std: [[means], [stds]] to normalise with instead of the dataset's own.
+        classes: Keep only these class indices, relabelled 0..K-1 in this order.
+        train_per_class: Keep at most this many training images per class (few-shot).
+        num_folds: Validate on a fold of a stratified k-fold split instead of val_size.
+        fold: Which fold (0..num_folds-1) validates.
+    """
+
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+    crop_padding: int = 4
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        batch_size: int = 64,
+        val_size: int = 5000,
+        seed: int = 42,
+        num_workers: int | None = None,
+        in_memory: bool = True,
+        augment: bool | Literal["crop_flip", "resized_crop"] = False,
+        normalize: bool = True,
+        image_size: int | None = None,
+        mean_std: MeanStd | None = None,
+        classes: list[int] | None = None,
+        train_per_class: int | None = None,
+        num_folds: int | None = None,
+        fold: int = 0,
+    ) -> None:
+        super().__init__(batch_size, num_workers, seed)
+        if val_size < 1:
+            raise ConfigError(f"data.val_size: must be >= 1, got {val_size}")
+        if augment not in (True, False, "crop_flip", "resized_crop"):
+            raise ConfigError(
+                f"data.augment: unknown {augment!r}; expected true/false, 'crop_flip' or 'resized_crop'"
+            )
+        if augment == "resized_crop" and not image_size:
+            raise ConfigError(
+                "data.augment: 'resized_crop' needs data.image_size (the crop's size, e.g. 224)"
+            )
+        self.save_hyperparameters()
+        self.data_dir = data_dir
+        self.val_size = val_size
+        self.in_memory = in_memory
+        self.augment = augment
+        self.normalize = normalize
+        self.image_size = image_size
+        if mean_std is not None:  # e.g. ImageNet's, for pretrained torchvision backbones
+            self.mean, self.std = tuple(mean_std[0]), tuple(mean_std[1])
+        self.classes = classes
+        self.train_per_class = train_per_class
+        self.num_folds = num_folds
+        self.fold = fold
+        if classes is not None:
+            unknown = [c for c in classes if not 0 <= c < len(type(self).class_names)]
+            if unknown:
+                raise ConfigError(
+                    f"data.classes: {unknown} not in 0..{len(type(self).class_names) - 1}"
+                )
+            self.class_names = tuple(type(self).class_names[c] for c in classes)
+
+    @property
+    def normalization(self) -> MeanStd | None:
+        return (tuple(self.mean), tuple(self.std)) if self.normalize else None
+
+    def _read_split(self, train: bool) -> Batch:
+        """All images of the train or test split as uint8 (N, C, H, W) and int64 (N,) tensors."""
+        raise NotImplementedError
+
+    def _per_sample_dataset(self, train: bool) -> Dataset:
+        """The split as a classic per-sample Dataset yielding (uint8 CHW tensor, int)."""
+        return TensorImageDataset(*self._read_split(train), transform=self._per_sample_transform())
+
+    def _per_sample_transform(self) -> v2.Transform | None:
+        return v2.Resize(self.image_size, antialias=True) if self.image_size else None
+
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        if stage in ("fit", "validate") and "train" not in self.splits:
+            self._setup_train_val()
+        if stage in ("test", "predict") and "test" not in self.splits:
+            self.splits["test"] = self._test_source()
+
+    def _read_selected(self, train: bool) -> Batch:
+        """The split, kept to `classes` (relabelled 0..K-1 in that order) when given."""
+        images, labels = self._read_split(train)
+        return (
+            (images, labels) if self.classes is None else keep_classes(images, labels, self.classes)
+        )
+
+    def _setup_train_val(self) -> None:
+        if not self.in_memory and (self.classes is not None or self.train_per_class):
+            raise ConfigError("data.classes, data.train_per_class: need data.in_memory: true")
+        images, labels = self._read_selected(train=True)
+        n = len(labels)
+        if self.num_folds:
+            val_idx, train_idx = stratified_fold(labels, self.num_folds, self.fold, self.seed)
+        else:
+            if self.val_size >= n:
+                raise ConfigError(
+                    f"data.val_size: {self.val_size} leaves no training data: the set has {n}"
+                )
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
+            val_idx, train_idx = order[: self.val_size], order[self.val_size :]
+        if self.train_per_class:  # few labels: the first N of each class in the seeded order
+            per_class = [
+                train_idx[labels[train_idx] == c][: self.train_per_class]
+                for c in range(self.num_classes)
+            ]
+            train_idx = torch.cat(per_class)
+        if self.in_memory:
+            self.splits["train"] = (images[train_idx], labels[train_idx])
+            self.splits["val"] = (images[val_idx], labels[val_idx])
+        else:
+            dataset = self._per_sample_dataset(train=True)
+            self.splits["train"] = Subset(dataset, train_idx.tolist())
+            self.splits["val"] = Subset(dataset, val_idx.tolist())
+
+    def _test_source(self) -> Any:
+        return (
+            self._read_selected(train=False)
+            if self.in_memory
+            else self._per_sample_dataset(train=False)
+        )
+
+    def _batches(self, source: Any, sampler: EpochSampler) -> Any:
+        if self.in_memory:
+            return InMemoryBatches(*source, batch_size=self.batch_size, sampler=sampler)
+        return super()._batches(source, sampler)
+
+    def _transform_batch(self, images: torch.Tensor, training: bool) -> torch.Tensor:
+        training = training and bool(self.augment)
+        if training and self.augment == "resized_crop":
+            images = bt.random_hflip(bt.random_resized_crop(images, self.image_size))
+        elif self.image_size and images.shape[-2:] != (self.image_size, self.image_size):
+            images = bt.resize(images, self.image_size)
+        if training and self.augment in (True, "crop_flip"):
+            images = bt.random_hflip(bt.random_crop(images, self.crop_padding))
+        return images
+
+
+def keep_classes(images: torch.Tensor, labels: torch.Tensor, classes: Sequence[int]) -> Batch:
+    """The samples of `classes` only, relabelled 0..K-1 in the order given."""
+    keep = torch.isin(labels, torch.tensor(list(classes)))
+    relabel = torch.full((int(labels.max()) + 1,), -1, dtype=torch.int64)
+    relabel[list(classes)] = torch.arange(len(classes))
+    return images[keep], relabel[labels[keep]]
