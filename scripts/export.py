@@ -1,13 +1,16 @@
-"""Export a trained classifier to TorchScript and ONNX and check them against PyTorch.
+"""Export a trained classifier with torch.export and to ONNX, and check them against PyTorch.
 
     python scripts/export.py --config configs/fashion_mnist/mlp.yaml --ckpt_path best
 
 `--ckpt_path` is a checkpoint file or `best`/`last` of the config's experiment (as in
 `python -m proj test --ckpt_path best`). The files go to `<run>/export/` (or `--out`):
-`model.torchscript.pt`, `model.onnx` and `model.json`. The exported network takes float
-images in [0, 1] and returns logits; the normalisation is folded in. Each export is run
-on real test batches and its largest absolute difference to PyTorch's logits printed;
-above `--tolerance` the script fails. ONNX needs the `export` extra.
+`model.pt2` (`torch.export.load(path).module()` runs it), `model.onnx` (through the dynamo
+exporter) and `model.json`; `--formats ... torchscript` adds `model.torchscript.pt`
+(TorchScript is deprecated by torch; left out by default). The exported network takes
+float images in [0, 1], any batch size, and returns logits; the normalisation is folded
+in. Each export is run on real test batches and its largest absolute difference to
+PyTorch's logits printed; above `--tolerance` the script fails. ONNX needs the `export`
+extra.
 """
 
 import sys
@@ -21,6 +24,7 @@ import proj.tasks  # noqa: F401
 from proj.export import (
     deployable,
     export_onnx,
+    export_pt2,
     export_torchscript,
     real_inputs,
     write_model_card,
@@ -38,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logs_dir", default="logs")
     parser.add_argument("--out", type=Path, help="default: <run folder>/export")
     parser.add_argument(
-        "--formats", nargs="+", choices=["torchscript", "onnx"], default=["torchscript", "onnx"]
+        "--formats", nargs="+", choices=["pt2", "onnx", "torchscript"], default=["pt2", "onnx"]
     )
     parser.add_argument("--batches", type=int, default=4, help="real test batches to compare on")
     parser.add_argument("--tolerance", type=float, default=1e-4)
@@ -55,11 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     pairs = real_inputs(datamodule, args.batches)
     out = args.out or checkpoint.parent.parent / "export"
     out.mkdir(parents=True, exist_ok=True)
-    example = pairs[0][1][:1]
+    example = pairs[0][1][:2]  # a batch of 2: torch.export specialises a size of 1
 
     exporters = {
-        "torchscript": (out / "model.torchscript.pt", export_torchscript),
+        "pt2": (out / "model.pt2", export_pt2),
         "onnx": (out / "model.onnx", export_onnx),
+        "torchscript": (out / "model.torchscript.pt", export_torchscript),
     }
     worst = 0.0
     for name in args.formats:
@@ -76,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                 diff = max(diff, float((got - expected).abs().max()))
         worst = max(worst, diff)
         count = sum(len(raw) for _, raw in pairs)
-        print(f"{name:12} {path}  max |exported - pytorch| = {diff:.2e} on {count} test images")
+        print(f"{name:11} {path}  max |exported - pytorch| = {diff:.2e} on {count} test images")
     write_model_card(out / "model.json", model, datamodule, example, checkpoint)
     if worst > args.tolerance:
         print(f"error: exported outputs differ by {worst:.2e} > --tolerance {args.tolerance}")

@@ -1,4 +1,5 @@
-"""scripts/export.py: TorchScript and ONNX files that give PyTorch's logits on real images."""
+"""scripts/export.py: torch.export, ONNX and TorchScript files that give PyTorch's logits on
+real images."""
 
 import json
 import re
@@ -27,13 +28,16 @@ def test_export_round_trip_matches_pytorch(tiny_data_dir, model):
     tta = ["--model.init_args.flip_tta", "true"] if model == "cnn" else []  # folded in too
     main(["fit", "--config", config, *tiny_data_args(tiny_data_dir), *QUIET, *tta,
           "--trainer.max_epochs", "1", "--test_after_fit", "false"])  # fmt: skip
+    # TorchScript only when asked for (deprecated by torch): asked for with the CNN
+    formats = ["--formats", "pt2", "onnx", "torchscript"] if model == "cnn" else []
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "export.py"), "--config", config, "--ckpt_path", "best"],
+        [sys.executable, str(REPO / "scripts" / "export.py"), "--config", config,
+         "--ckpt_path", "best", *formats],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     diffs = [float(d) for d in re.findall(r"max \|exported - pytorch\| = (\S+)", result.stdout)]
-    assert len(diffs) == 2 and max(diffs) <= 1e-4
+    assert len(diffs) == (3 if formats else 2) and max(diffs) <= 1e-4
     out = Path("logs/fashion_mnist") / model / "version_0" / "export"
     card = json.loads((out / "model.json").read_text())
     assert card["class_names"][0] == "T-shirt/top" and card["input"]["shape"] == [
@@ -51,12 +55,17 @@ def test_export_round_trip_matches_pytorch(tiny_data_dir, model):
     normalized, raw = real_inputs(datamodule, batches=1)[0]
     with torch.no_grad():
         expected = module(normalized)
-        scripted = torch.jit.load(str(out / "model.torchscript.pt"))(raw)
+        from_pt2 = torch.export.load(str(out / "model.pt2")).module()(raw)
+        one = torch.export.load(str(out / "model.pt2")).module()(raw[:1])
     session = onnxruntime.InferenceSession(str(out / "model.onnx"))
     from_onnx = torch.from_numpy(session.run(None, {"images": raw.numpy()})[0])
-    assert torch.allclose(scripted, expected, atol=1e-4)
+    assert torch.allclose(from_pt2, expected, atol=1e-4)
+    assert torch.allclose(one, expected[:1], atol=1e-4)
     assert torch.allclose(from_onnx, expected, atol=1e-4)
-    assert from_onnx.shape == (len(raw), 10)  # the batch size is dynamic: not the trace's 1
+    assert (
+        from_onnx.shape == from_pt2.shape == (len(raw), 10)
+    )  # any batch size, not the 2 exported with
+    assert (out / "model.torchscript.pt").exists() == (model == "cnn")
 
 
 @pytest.mark.slow

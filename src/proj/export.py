@@ -1,4 +1,5 @@
-"""A trained classifier as a self-contained network for deployment: TorchScript and ONNX.
+"""A trained classifier as a self-contained network for deployment: torch.export's `.pt2`,
+ONNX through the dynamo exporter built on it, and TorchScript (deprecated by torch) on request.
 
 The exported network takes float images in [0, 1], (B, C, H, W) at the size the net was
 trained on, and returns logits (B, num_classes): the DataModule's normalisation is folded
@@ -69,34 +70,43 @@ def real_inputs(
     return pairs
 
 
+def exported_program(model: nn.Module, example: torch.Tensor) -> torch.export.ExportedProgram:
+    """The network as a graph with a dynamic batch dimension (any batch size from 1)."""
+    batch = torch.export.Dim("batch", min=1)
+    return torch.export.export(model, (example,), dynamic_shapes={"images": {0: batch}})
+
+
+def export_pt2(model: nn.Module, example: torch.Tensor, path: Path) -> Any:
+    """`torch.export.save`; returns the module `torch.export.load` gives back from the file."""
+    torch.export.save(exported_program(model, example), str(path))
+    return torch.export.load(str(path)).module()
+
+
+def export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> Any:
+    """The exported program through the dynamo ONNX exporter; returns an onnxruntime
+    session on the written file."""
+    try:
+        import onnxruntime
+    except ImportError as err:
+        raise ImportError("ONNX export needs the extra: pip install -e '.[export]'") from err
+    torch.onnx.export(
+        exported_program(model, example),
+        f=str(path),
+        input_names=["images"],
+        output_names=["logits"],
+        external_data=False,
+        verbose=False,
+    )
+    return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
 def export_torchscript(model: nn.Module, example: torch.Tensor, path: Path) -> Any:
-    """Traced; torch marks TorchScript deprecated, but C++/mobile deployments still load it."""
+    """Traced; torch deprecates TorchScript, but C++ and mobile deployments still load it."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning, module="torch.jit")
         traced = torch.jit.trace(model, example)
         torch.jit.save(traced, str(path))
         return torch.jit.load(str(path))
-
-
-def export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> Any:
-    """Dynamic batch size; returns an onnxruntime session on the written file."""
-    try:
-        import onnxruntime
-    except ImportError as err:
-        raise ImportError("ONNX export needs the extra: pip install -e '.[export]'") from err
-    batch = torch.export.Dim("batch", min=1)
-    torch.onnx.export(
-        model,
-        (example,),
-        str(path),
-        input_names=["images"],
-        output_names=["logits"],
-        dynamic_shapes={"images": {0: batch}},
-        dynamo=True,
-        external_data=False,
-        verbose=False,
-    )
-    return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
 def write_model_card(
