@@ -7,7 +7,7 @@ CONFIG ?= configs/fashion_mnist/mlp.yaml
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup setup-dev data browser train test test-fast serve lint format
+.PHONY: setup setup-dev data browser postgres train test test-fast serve lint format
 
 # Training needs only the package; the tests add the dev extras (pytest, ruff, and the
 # ONNX and Optuna extras the tests cover).
@@ -38,6 +38,11 @@ data:
 # (skipped, and saying why, without it).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+# Debian's PostgreSQL server, for the test of sweep workers sharing one database (skipped,
+# and saying why, without it).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql; }
 
 train: setup
 	$(BIN)/python -m proj fit --config $(CONFIG)

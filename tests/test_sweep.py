@@ -1,8 +1,13 @@
 """scripts/sweep.py: trials are normal runs, failures don't stop it, re-running resumes it."""
 
 import json
+import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import optuna
@@ -15,15 +20,21 @@ from tests.conftest import CNN, MLP, QUIET, REPO, tiny_data_args
 FOLDER = Path("logs/fashion_mnist/mlp-sweep")
 
 
-def _sweep(space: dict, trials: int, data_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+def _sweep_command(
+    space: dict, trials: int, data_dir: Path, *extra: str, epochs: int = 2
+) -> list[str]:
     Path("space.yaml").write_text(yaml.safe_dump(space))
-    return subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "sweep.py"), "--config", MLP,
-         "--space", "space.yaml", "--trials", str(trials), *extra, "--",
-         *tiny_data_args(data_dir), *QUIET, "--trainer.max_epochs", "2",
-         "--test_after_fit", "false"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    return [sys.executable, str(REPO / "scripts" / "sweep.py"), "--config", MLP,
+            "--space", "space.yaml", "--trials", str(trials), *extra, "--",
+            *tiny_data_args(data_dir), *QUIET, "--trainer.max_epochs", str(epochs),
+            "--test_after_fit", "false"]  # fmt: skip
+
+
+def _sweep(
+    space: dict, trials: int, data_dir: Path, *extra: str, epochs: int = 2
+) -> subprocess.CompletedProcess:
+    command = _sweep_command(space, trials, data_dir, *extra, epochs=epochs)
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
 def _study() -> optuna.Study:
@@ -75,21 +86,30 @@ def test_sweep_survives_a_failed_trial_resumes_and_writes_a_runnable_best_config
 
 
 @pytest.mark.slow
-def test_a_trial_cut_off_by_a_killed_sweep_is_retried_on_resume(tiny_data_dir):
+def test_a_killed_workers_trial_is_retried_with_its_parameters(tiny_data_dir):
     space = {"model.init_args.optimizer.init_args.lr": {"log_uniform": [1.0e-3, 1.0e-1]}}
-    assert _sweep(space, 1, tiny_data_dir, "--pruner", "none").returncode == 0
-    # what a kill leaves behind: a trial still RUNNING in the database
-    study = _study()
-    cut = study.ask()
-    study.tell  # noqa: B018  (never told: the process "died")
-    cut_params = {"model.init_args.optimizer.init_args.lr": cut.suggest_float(
-        "model.init_args.optimizer.init_args.lr", 1.0e-3, 1.0e-1, log=True)}  # fmt: skip
-    result = _sweep(space, 2, tiny_data_dir, "--pruner", "none")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "cut off by an interrupted sweep" in result.stdout
+    extra = ["--heartbeat", "1", "--pruner", "none"]
+    worker = subprocess.Popen(  # 10,000 epochs: still running when it is killed
+        _sweep_command(space, 1, tiny_data_dir, *extra, epochs=10_000),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not list(FOLDER.glob("version_0/checkpoints/*.ckpt")):  # an epoch is done
+            assert worker.poll() is None and time.monotonic() < deadline, "the trial never ran"
+            time.sleep(0.2)
+    finally:
+        worker.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the database
+        worker.wait()
+    (cut,) = _study().trials
+    assert cut.state.name == "RUNNING"
+    time.sleep(2.5)  # past the grace period: two heartbeats missed
+    result = _sweep(space, 1, tiny_data_dir, *extra, epochs=1)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert f"trial {cut.number} was cut off" in result.stdout
     trials = _study().trials
-    assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE"]
-    assert trials[2].params == cut_params  # its parameters ran after all
+    assert [t.state.name for t in trials] == ["FAIL", "COMPLETE"]
+    assert trials[1].params == cut.params  # its parameters ran after all
 
 
 @pytest.mark.slow
@@ -136,3 +156,53 @@ def test_the_example_space_names_keys_of_its_config():
     with pytest.raises(SystemExit) as exit_:
         main(["fit", "--config", CNN, *args, "--print_config"])
     assert exit_.value.code == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def postgres_url():
+    """A real PostgreSQL server on a temporary folder and a free loopback port."""
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not binaries:
+        pytest.skip("PostgreSQL's server is not installed (make postgres: Debian's postgresql)")
+    pytest.importorskip("psycopg", reason="psycopg is not installed (the sweep extra)")
+    bin_dir = binaries[-1].parent
+    folder = Path(tempfile.mkdtemp(prefix="proj-postgres-"))
+    as_postgres = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        shutil.chown(folder, "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", _free_port()
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+    pg_ctl = [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data)]
+    try:
+        subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
+                        "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)  # fmt: skip
+        subprocess.run([*pg_ctl, "-l", str(folder / "server.log"), "-o", options, "-w", "start"],
+                       check=True, capture_output=True, timeout=60)  # fmt: skip
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_two_workers_share_one_postgresql_study(tiny_data_dir, postgres_url):
+    space = {"model.init_args.optimizer.init_args.lr": {"log_uniform": [1.0e-3, 1.0e-1]}}
+    extra = ["--storage", postgres_url, "--workers", "2", "--pruner", "none"]
+    result = _sweep(space, 4, tiny_data_dir, *extra)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    study = optuna.load_study(study_name="fashion_mnist/mlp-sweep", storage=postgres_url)
+    done = [t for t in study.trials if t.state.name == "COMPLETE"]
+    assert 4 <= len(done) <= 5 and len(done) == len(study.trials)
+    learning_rates = [t.params["model.init_args.optimizer.init_args.lr"] for t in done]
+    assert len(set(learning_rates)) == len(learning_rates)  # no parameters run twice
+    workers = {t.user_attrs["worker"] for t in done}
+    assert len(workers) == 2  # both processes ran trials
+    assert not (FOLDER / "study.db").exists()  # the study is in PostgreSQL only
+    assert (FOLDER / "best.yaml").is_file()

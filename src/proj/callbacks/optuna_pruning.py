@@ -12,7 +12,8 @@ class OptunaPruning(Callback):
 
     After each validation epoch the value of `monitor` is reported to `trial`; when the
     study's pruner says the trial is behind, the run stops by raising `optuna.TrialPruned`
-    at the end of that epoch (its folder, metrics.json and checkpoints stay). Needs the
+    at the end of that epoch (its folder, metrics.json and checkpoints stay). `interrupted`
+    tells the sweep that a Ctrl-C ended the run (Lightning turns it into an exit). Needs the
     `sweep` extra; nothing else in proj imports optuna.
     """
 
@@ -23,6 +24,7 @@ class OptunaPruning(Callback):
         self.trial = trial  # an optuna.Trial
         self.monitor = monitor
         self._pruned = ""
+        self.interrupted = False
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
@@ -31,6 +33,11 @@ class OptunaPruning(Callback):
         self.trial.report(float(value), step=trainer.current_epoch)
         if self.trial.should_prune():
             self._pruned = f"{self.monitor}={float(value):.4f} at epoch {trainer.current_epoch}"
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        self.interrupted = isinstance(exception, KeyboardInterrupt)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Raised here, not at validation end, so the run's metrics.json has the epoch.
