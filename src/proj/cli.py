@@ -47,6 +47,7 @@ from proj.callbacks import (
     ThrottledRichProgressBar,
 )
 from proj.callbacks.step_hooks import skip_noop_batch_hooks
+from proj.completion import print_completion
 from proj.errors import ConfigError, ProjError, brief
 from proj.parser import PROG, ProjArgumentParser, config_files, yaml_syntax_error
 from proj.precision import preferred_precision
@@ -161,7 +162,10 @@ class ProjCLI(LightningCLI):
         return self._subconfig.experiment or experiment_name(self._subconfig.config or [])
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
-        for path in config_files(sys.argv[1:] if args is None else list(args)):
+        argv = sys.argv[1:] if args is None else list(args)
+        if argv[:1] == ["--print_shtab"]:
+            print_completion(parser, argv[1:])
+        for path in config_files(argv):
             if message := yaml_syntax_error(path):
                 parser.error(message)
         super().parse_arguments(parser, args)

@@ -12,7 +12,7 @@ from proj.script_args import ScriptParser, resolved_checkpoint
 from proj.serve.app import SETTINGS_ENV, Settings
 
 
-def parse(argv: list[str] | None) -> tuple[Settings, dict]:
+def build_parser() -> ScriptParser:
     parser = ScriptParser(prog="python -m proj serve", description=__doc__.splitlines()[0])
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--ckpt_path", help="best / last of the config's experiment, or a file")
@@ -31,6 +31,11 @@ def parse(argv: list[str] | None) -> tuple[Settings, dict]:
     parser.add_argument(
         "--access_log", action="store_true", help="a log line per request (~15%% of throughput)"
     )
+    return parser
+
+
+def parse(argv: list[str] | None) -> tuple[Settings, dict]:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.max_batch_size < 1 or args.workers < 1 or args.top_k < 1 or args.batch_timeout < 0:
         parser.error("--max_batch_size, --workers and --top_k must be >= 1, --batch_timeout >= 0")
