@@ -1,7 +1,8 @@
 """`python -m proj {fit,validate,test,predict} --config CFG`: LightningCLI with our defaults.
 
-On top of Lightning's CLI: every run gets its own TensorBoard folder
-`<logs_dir>/<experiment>/version_<n>/`, a ModelCheckpoint configurable under
+On top of Lightning's CLI: every run gets its own folder
+`<logs_dir>/<experiment>/version_<n>/` (checkpoints, config.yaml, metrics.json and the
+file loggers' output, whatever `trainer.logger` is), a ModelCheckpoint configurable under
 `checkpoint.*`, `num_classes` linked from the DataModule into the model and its net,
 `--ckpt_path best|last` resolved from the run folders (so it works in a new process),
 and after `fit` a test of the best checkpoint and a `metrics.json`.
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import lightning as L
+from jsonargparse import Namespace
 from lightning.pytorch.callbacks import (
     Callback,
     EarlyStopping,
@@ -30,7 +32,7 @@ from lightning.pytorch.callbacks import (
     ModelSummary,
 )
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 # Imported so that `--model ImageClassifier`, `--data FashionMNISTDataModule` and
@@ -49,7 +51,13 @@ from proj.callbacks import (
 from proj.callbacks.step_hooks import skip_noop_batch_hooks
 from proj.completion import print_completion
 from proj.errors import ConfigError, ProjError, brief
-from proj.parser import PROG, ProjArgumentParser, config_files, yaml_syntax_error
+from proj.parser import (
+    PROG,
+    ProjArgumentParser,
+    config_files,
+    with_stacked_loggers,
+    yaml_syntax_error,
+)
 from proj.precision import preferred_precision
 from proj.runs import (
     check_checkpoint,
@@ -58,6 +66,8 @@ from proj.runs import (
     resolve_checkpoint,
     version_of_checkpoint,
 )
+from proj.trackers import record_in_trackers
+from proj.trainer import RunTrainer
 
 
 class ProjCLI(LightningCLI):
@@ -98,6 +108,7 @@ class ProjCLI(LightningCLI):
             subclass_mode_data=True,
             auto_configure_optimizers=False,
             parser_class=ProjArgumentParser,
+            trainer_class=RunTrainer,
             args=args,
             **kwargs,
         )
@@ -168,7 +179,8 @@ class ProjCLI(LightningCLI):
         for path in config_files(argv):
             if message := yaml_syntax_error(path):
                 parser.error(message)
-        super().parse_arguments(parser, args)
+        stacked = with_stacked_loggers(argv)
+        super().parse_arguments(parser, args if stacked == argv else stacked)
         # Recorded in the run's config.yaml, so rerunning that file continues this experiment.
         self._subconfig.experiment = self._experiment()
         # Resolved here, before Lightning reads the model's hyperparameters from the
@@ -203,6 +215,13 @@ class ProjCLI(LightningCLI):
             # Lightning 2.6 still writes last.ckpt (into the working directory) at the end
             # of a fast_dev_run, which is meant to save nothing.
             self._subconfig.checkpoint.save_last = False
+        loggers = trainer.get("logger")
+        for entry in loggers if isinstance(loggers, list) else [loggers]:
+            if str(_get(entry, "class_path")).endswith(("TensorBoardLogger", "CSVLogger")):
+                # any value: the run folder is set when the trainer is built
+                init_args = _get(entry, "init_args")
+                if init_args is not None and not init_args.get("save_dir"):
+                    init_args.save_dir = self._subconfig.logs_dir
         if trainer.get("overfit_batches") and trainer.get("callbacks"):
             # Memorising a few batches runs to max_epochs; a config's other callbacks
             # (finetuning, say) stay, so the check trains what the config trains.
@@ -234,18 +253,14 @@ class ProjCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         config = self._subconfig
-        if config.trainer.get("logger") in (None, True):
-            version = self._run_version()
-            # On resume, TensorBoard drops what the interrupted run logged from the
-            # checkpoint's step, so the curves carry no step twice.
-            purge = {"purge_step": self.resume_step} if self.resume_version is not None else {}
-            kwargs["logger"] = TensorBoardLogger(
-                save_dir=config.logs_dir,
-                name=self._experiment(),
-                version=version,
-                default_hp_metric=False,
-                **purge,
-            )
+        version = self._run_version()
+        run_dir = Path(config.logs_dir) / self._experiment() / f"version_{version}"
+        kwargs["logger"] = self._loggers(version, run_dir) or False
+        if not kwargs["logger"]:  # it raises without a logger to log to
+            self.trainer_defaults["callbacks"] = [
+                c for c in self.trainer_defaults["callbacks"]
+                if not isinstance(c, LearningRateMonitor)
+            ]  # fmt: skip
         extra = (
             [PredictionsCSV(top_k=config.top_k)]
             if self.config.get("subcommand") == "predict"
@@ -265,7 +280,51 @@ class ProjCLI(LightningCLI):
         self.trainer_defaults["callbacks"] = [*self.trainer_defaults["callbacks"], *extra]
         trainer = super().instantiate_trainer(**kwargs)
         skip_noop_batch_hooks(trainer.callbacks)
+        if not config.trainer.get("fast_dev_run"):
+            trainer.uses_run_dir = True
+            if version is not None:  # rank 0: the others get both by broadcast
+                trainer.run_dir = str(run_dir)
+                for checkpoint in trainer.checkpoint_callbacks:
+                    checkpoint.dirpath = checkpoint.dirpath or str(run_dir / "checkpoints")
         return trainer
+
+    def _loggers(self, version: int | None, run_dir: Path) -> list[Logger]:
+        """The configured loggers (default: TensorBoard), file loggers writing into the run
+        folder: TensorBoard and CSV as its version, W&B's files inside it."""
+        config = self._subconfig
+        setting = config.trainer.get("logger")
+        if setting is False:
+            return []
+        if setting in (None, True):
+            setting = [{"class_path": "lightning.pytorch.loggers.TensorBoardLogger"}]
+            built: list = [None]
+        else:
+            setting = setting if isinstance(setting, list) else [setting]
+            built = self._get(self.config_init, "trainer")["logger"]
+            built = built if isinstance(built, list) else [built]
+        loggers = []
+        for entry, logger in zip(setting, built, strict=True):
+            path = str(_get(entry, "class_path"))
+            cls = type(logger) if logger is not None else TensorBoardLogger
+            init_args = dict(vars(_get(entry, "init_args") or Namespace()))
+            if path.endswith(("TensorBoardLogger", "CSVLogger")):
+                init_args.update(save_dir=config.logs_dir, name=self._experiment(), version=version)
+                if cls is TensorBoardLogger:
+                    init_args["default_hp_metric"] = False  # TensorBoardViews logs hparams
+                    if self.resume_version is not None:
+                        # TensorBoard drops what the interrupted run logged from the
+                        # checkpoint's step, so the curves carry no step twice.
+                        init_args["purge_step"] = self.resume_step
+                logger = cls(**init_args)
+            elif path.endswith("WandbLogger") and version is not None:
+                logger = cls(**{**init_args, "save_dir": str(run_dir)})  # wandb/ in the run
+            elif path.endswith("MLFlowLogger") and version is not None:
+                if init_args.get("experiment_name") in (None, "lightning_logs"):
+                    init_args["experiment_name"] = self._experiment()
+                init_args["run_name"] = init_args.get("run_name") or f"version_{version}"
+                logger = cls(**init_args)
+            loggers.append(logger)
+        return loggers
 
     def _run_version(self) -> int | None:
         config = self._subconfig
@@ -299,6 +358,13 @@ class ProjCLI(LightningCLI):
                 break
 
     def after_fit(self) -> None:
+        self._test_after_fit()
+        if self.trainer.is_global_zero and self.trainer.run_dir:
+            checkpoint = self.trainer.checkpoint_callback
+            best = checkpoint.best_model_path if checkpoint else ""
+            record_in_trackers(self.trainer.loggers, Path(self.trainer.run_dir), best)
+
+    def _test_after_fit(self) -> None:
         if not self._subconfig.test_after_fit or self.trainer.interrupted:
             return
         best = self.trainer.checkpoint_callback and self.trainer.checkpoint_callback.best_model_path
@@ -322,6 +388,11 @@ _CKPT_PATH_HELP = {
         "process, or a checkpoint file.",
     ),
 }
+
+
+def _get(entry: Any, key: str) -> Any:
+    """A key of a config entry, a dict or a jsonargparse Namespace."""
+    return entry.get(key) if isinstance(entry, dict | Namespace) else getattr(entry, key, None)
 
 
 def _is_class(config: Any, cls: type) -> bool:

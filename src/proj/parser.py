@@ -1,7 +1,9 @@
 """The CLI's argument parser: one-line errors and help that lists what a config can name."""
 
+import json
 import re
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
@@ -115,10 +117,35 @@ def yaml_syntax_error(path: str) -> str | None:
 
 def config_files(args: list[str]) -> list[str]:
     """The values of every `--config`/`-c` in a command line."""
+    return [path for _, path in _config_positions(args)]
+
+
+def _config_positions(args: list[str]) -> list[tuple[int, str]]:
+    """(index of the config's last argument, path) of every `--config`/`-c`."""
     found = []
     for i, arg in enumerate(args):
         if arg in ("--config", "-c") and i + 1 < len(args):
-            found.append(args[i + 1])
+            found.append((i + 1, args[i + 1]))
         elif arg.startswith("--config="):
-            found.append(arg.split("=", 1)[1])
+            found.append((i, arg.split("=", 1)[1]))
     return found
+
+
+def with_stacked_loggers(args: list[str]) -> list[str]:
+    """`args`, plus the loggers of all config files together as one `--trainer.logger` list
+    after the last of them, when more than one file names loggers: a later config's list
+    would otherwise replace an earlier one's, and logger fragments are meant to stack."""
+    stacked, last = [], -1
+    for index, path in _config_positions(args):
+        try:
+            config = yaml.safe_load(Path(path).read_text())
+        except (OSError, yaml.YAMLError):
+            continue  # reported by the parser
+        loggers = ((config or {}).get("trainer") or {}).get("logger")
+        if isinstance(loggers, list | dict):
+            stacked.append(loggers if isinstance(loggers, list) else [loggers])
+            last = index
+    if len(stacked) < 2:
+        return args
+    merged = json.dumps([entry for entries in stacked for entry in entries])
+    return [*args[: last + 1], "--trainer.logger", merged, *args[last + 1 :]]

@@ -37,7 +37,7 @@ class RunSummary(Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """A resumed run (loops restored by now) keeps the history before its checkpoint."""
-        if trainer.fast_dev_run or trainer.logger is None:
+        if trainer.fast_dev_run:
             return
         previous = Path(trainer.log_dir) / METRICS_FILE  # log_dir: a broadcast, on every rank
         if trainer.current_epoch == 0 or not previous.is_file():
@@ -112,7 +112,7 @@ class RunSummary(Callback):
         return next((e for e in history if e.get(checkpoint.monitor) == best), history[-1])
 
     def _write(self, trainer: L.Trainer) -> None:
-        if trainer.fast_dev_run or trainer.logger is None:
+        if trainer.fast_dev_run:
             return
         log_dir = trainer.log_dir  # a broadcast under DDP: every rank must ask for it
         if trainer.is_global_zero:

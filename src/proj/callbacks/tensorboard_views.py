@@ -7,6 +7,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_info
 from torchmetrics.classification import MulticlassConfusionMatrix
 from torchvision.utils import make_grid
 
@@ -27,7 +28,8 @@ class TensorBoardViews(Callback):
     - `hparams`: the run's hyperparameters with its best validation and test metrics in
       TensorBoard's HPARAMS tab, to compare runs side by side.
 
-    Only a TensorBoard logger is drawn on; with another logger or none, this does nothing.
+    Only a TensorBoard logger is drawn on (the first among trainer.logger); without one,
+    a fit says that the views are off and this does nothing.
     """
 
     def __init__(
@@ -54,15 +56,22 @@ class TensorBoardViews(Callback):
         self._best_score: float | None = None
 
     @staticmethod
-    def _writer(trainer: L.Trainer) -> Any:
-        logger = trainer.logger
-        if not isinstance(logger, TensorBoardLogger) or not trainer.is_global_zero:
-            return None
-        return logger.experiment
+    def _logger(trainer: L.Trainer) -> TensorBoardLogger | None:
+        tensorboard = [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
+        return tensorboard[0] if tensorboard and trainer.is_global_zero else None
+
+    def _writer(self, trainer: L.Trainer) -> Any:
+        logger = self._logger(trainer)
+        return None if logger is None else logger.experiment
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         example = pl_module.example_input_array
         writer = self._writer(trainer)
+        if writer is None and not trainer.fast_dev_run:
+            rank_zero_info(
+                "TensorBoard views (images, graph, histograms, confusion matrix, hparams) "
+                "are off: no TensorBoardLogger in trainer.logger"
+            )
         if self.graph and writer is not None and isinstance(example, torch.Tensor):
             # the net alone: tracing the LightningModule would touch its trainer properties
             net = getattr(pl_module, "net", pl_module)
@@ -161,7 +170,8 @@ class TensorBoardViews(Callback):
             return
         metrics = {**self._best_val, **extra}
         if metrics:
-            trainer.logger.log_hyperparams(trainer.logger.hparams, metrics)
+            logger = self._logger(trainer)
+            logger.log_hyperparams(logger.hparams, metrics)
 
 
 def _prefixed(trainer: L.Trainer, prefix: str, name_prefix: str) -> dict[str, float]:

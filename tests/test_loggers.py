@@ -1,0 +1,86 @@
+"""Any logger, or none, keeps proj's run folders: checkpoints, config.yaml, metrics.json."""
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from proj.cli import main, run
+from tests.conftest import MLP, QUIET, REPO, fit_tiny, tiny_data_args
+
+LOGGERS = REPO / "configs" / "logger"
+RUN = Path("logs/fashion_mnist/mlp")
+SHORT = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3"]
+
+
+def _files(run: Path) -> set[str]:
+    return {str(p.relative_to(run)) for p in run.rglob("*") if p.is_file()}
+
+
+def test_csv_logger_writes_into_the_run_folder_and_best_still_resolves(tiny_data_dir, caplog):
+    caplog.set_level(logging.INFO)
+    csv = str(LOGGERS / "csv.yaml")
+    fit_tiny(MLP, tiny_data_dir, "--config", csv, *SHORT)
+    files = _files(RUN / "version_0")
+    assert {"config.yaml", "metrics.json", "metrics.csv", "checkpoints/last.ckpt"} <= files
+    assert any(f.startswith("checkpoints/epoch=") for f in files)
+    assert not Path("lightning_logs").exists() and not Path("logs/lightning_logs").exists()
+    assert "TensorBoard views (images, graph" in caplog.text
+    main(["test", "--config", MLP, "--config", csv, *tiny_data_args(tiny_data_dir), *QUIET,
+          "--ckpt_path", "best"])  # fmt: skip
+    assert "test/acc" in json.loads((RUN / "version_1" / "metrics.json").read_text())["test"]
+
+
+def test_no_logger_writes_nothing_into_the_working_directory_and_resumes_in_place(
+    tiny_data_dir,
+):
+    fit_tiny(MLP, tiny_data_dir, "--trainer.logger", "false", *SHORT)
+    assert sorted(p.name for p in Path().iterdir()) == ["data", "logs"]
+    assert {"config.yaml", "metrics.json", "checkpoints/last.ckpt"} <= _files(RUN / "version_0")
+    fit_tiny(MLP, tiny_data_dir, "--trainer.logger", "false", "--ckpt_path", "last",
+             "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "3")  # fmt: skip
+    assert (RUN / "version_0" / "config.resume1.yaml").is_file()
+    summary = json.loads((RUN / "version_0" / "metrics.json").read_text())
+    assert [e["epoch"] for e in summary["val_history"]] == [0, 1]
+    assert not (RUN / "version_1").exists()
+
+
+def test_mlflow_fragment_leaves_a_readable_run_with_the_config_and_best_checkpoint(
+    tiny_data_dir,
+):
+    mlflow = pytest.importorskip("mlflow", reason="mlflow is not installed (the track extra)")
+    fit_tiny(MLP, tiny_data_dir, "--config", str(LOGGERS / "mlflow.yaml"), *SHORT)
+    mlflow.set_tracking_uri("sqlite:///logs/mlflow.db")
+    (record,) = mlflow.search_runs(experiment_names=["fashion_mnist/mlp"], output_format="list")
+    assert record.info.run_name == "version_0"
+    assert 0 <= record.data.metrics["val/acc"] <= 1 and "test/acc" in record.data.metrics
+    assert record.data.params["optimizer/class_path"] == "torch.optim.AdamW"
+    best = Path(record.data.tags["best_checkpoint"])
+    assert best.is_file() and best.parent == (RUN / "version_0" / "checkpoints").resolve()
+    artifacts = mlflow.MlflowClient().list_artifacts(record.info.run_id)
+    assert {a.path for a in artifacts} == {"config.yaml", "metrics.json"}
+
+
+def test_logger_fragments_stack(tiny_data_dir):
+    fit_tiny(MLP, tiny_data_dir, "--config", str(LOGGERS / "csv.yaml"),
+             "--config", str(LOGGERS / "tensorboard.yaml"), *SHORT)  # fmt: skip
+    files = _files(RUN / "version_0")
+    assert "metrics.csv" in files and any(f.startswith("events.out.tfevents") for f in files)
+
+
+def test_wandb_fragment_runs_offline_inside_the_run_folder(tiny_data_dir, monkeypatch):
+    wandb = pytest.importorskip("wandb", reason="wandb is not installed (the track extra)")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    args = ["fit", "--config", MLP, "--config", str(LOGGERS / "wandb.yaml"),
+            *tiny_data_args(tiny_data_dir), *QUIET, *SHORT]  # fmt: skip
+    try:
+        cli = run(args)
+        experiment = cli.trainer.logger.experiment
+        assert experiment.offline and experiment.summary["best_checkpoint"].endswith(".ckpt")
+        assert 0 <= experiment.summary["val/acc"] <= 1
+    finally:
+        wandb.finish()
+    (offline,) = (RUN / "version_0" / "wandb").glob("offline-run-*")
+    assert list(offline.glob("run-*.wandb"))
+    assert {"config.yaml", "metrics.json"} <= _files(RUN / "version_0")
