@@ -20,7 +20,7 @@ from tests.conftest import (
 )
 from tests.helpers import tensorboard_tags
 
-FRAGMENT_FOLDERS = ("trainer", "debug")  # stacked on a dataset config with a second --config
+FRAGMENT_FOLDERS = ("trainer", "debug", "logger")  # stacked on a dataset config as more --configs
 NOT_RUN_CONFIGS = ("sweeps",)  # search spaces for scripts/sweep.py
 CONFIGS = sorted(
     p
