@@ -55,11 +55,19 @@ def resumable(tiny_data_dir):
     ]  # fmt: skip
 
 
+EMA = json.dumps({"class_path": "lightning.pytorch.callbacks.EMAWeightAveraging",
+                  "init_args": {"decay": 0.9, "update_starting_at_step": 2}})  # fmt: skip
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("kill_epoch", "kill_batch"), [(2, 0), (1, 2)], ids=["after_epoch_1", "mid_epoch_1"]
+    ("kill_epoch", "kill_batch", "ema"),
+    [(2, 0, False), (1, 2, False), (1, 2, True)],
+    ids=["after_epoch_1", "mid_epoch_1", "mid_epoch_1_with_ema"],
 )
-def test_killed_run_resumes_to_bitwise_identical_weights(resumable, kill_epoch, kill_batch):
+def test_killed_run_resumes_to_bitwise_identical_weights(resumable, kill_epoch, kill_batch, ema):
+    if ema:  # the averaged weights are what is saved and evaluated: they must resume too
+        resumable = [*resumable, f"--trainer.callbacks+={EMA}"]
     assert _proj(*resumable, "--experiment", "whole").returncode == 0
     killer = json.dumps({"class_path": "tests.helpers.KillAt",
                          "init_args": {"epoch": kill_epoch, "batch": kill_batch}})  # fmt: skip
@@ -75,6 +83,10 @@ def test_killed_run_resumes_to_bitwise_identical_weights(resumable, kill_epoch, 
     assert whole["global_step"] == cut["global_step"]
     for name, tensor in whole["state_dict"].items():
         assert torch.equal(tensor, cut["state_dict"][name]), name
+    if ema:
+        assert set(whole["state_dict"]) == set(cut["state_dict"])
+        whole_live, cut_live = whole["current_model_state"], cut["current_model_state"]
+        assert all(torch.equal(t, cut_live[name]) for name, t in whole_live.items())
 
     run = _run("cut")
     assert (run / "config.yaml").is_file() and (run / "config.resume1.yaml").is_file()

@@ -169,3 +169,39 @@ def test_resized_crop_augmentation_and_custom_statistics(tiny_data_dir):
         FashionMNISTDataModule(str(tiny_data_dir), augment="resized_crop")
     with pytest.raises(ValueError, match="data.augment: unknown 'mixup'"):
         FashionMNISTDataModule(str(tiny_data_dir), augment="mixup")
+
+
+class _Training:
+    """What on_after_batch_transfer reads of a trainer that is training."""
+
+    training = True
+    precision = "32-true"
+
+
+def test_shift_moves_each_image_on_its_own_and_never_mirrors(tiny_data_dir):
+    dm = _prepared(tiny_data_dir, augment="shift", normalize=False)
+    dm.trainer = _Training()
+    images = torch.zeros(64, 1, 28, 28, dtype=torch.uint8)
+    images[:, :, 14, 3] = 255  # one bright pixel near the left edge: a mirror puts it at 24
+    torch.manual_seed(0)
+    out, _ = dm.on_after_batch_transfer((images, torch.zeros(64, dtype=torch.int64)), 0)
+    positions = [divmod(int(image.flatten().argmax()), 28) for image in out]
+    assert all(abs(row - 14) <= 2 and abs(col - 3) <= 2 for row, col in positions)
+    assert len(set(positions)) > 10  # each image drew its own shift
+
+
+def test_erasing_boxes_some_images_each_with_the_mean(tiny_data_dir):
+    dm = _prepared(tiny_data_dir, erasing=0.5)
+    dm.trainer = _Training()
+    images = torch.full((200, 1, 28, 28), 255, dtype=torch.uint8)
+    torch.manual_seed(0)
+    out, _ = dm.on_after_batch_transfer((images, torch.zeros(200, dtype=torch.int64)), 0)
+    erased = out == 0  # the mean, once normalised
+    hit = [bool(mask.any()) for mask in erased]
+    assert 70 < sum(hit) < 130  # about half the images
+    for mask in erased[torch.tensor(hit)]:  # one box each: rows x columns
+        rows, cols = mask[0].any(dim=1), mask[0].any(dim=0)
+        assert torch.equal(mask[0], rows[:, None] & cols[None, :])
+    assert len({int(mask.sum()) for mask in erased[torch.tensor(hit)]}) > 10  # own sizes
+    untouched = out[~torch.tensor(hit)]
+    torch.testing.assert_close(untouched, torch.full_like(untouched, (1 - 0.2860) / 0.3530))

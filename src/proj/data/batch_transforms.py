@@ -80,6 +80,36 @@ def random_crop(images: torch.Tensor, padding: int) -> torch.Tensor:
     return cropped_rows.gather(3, cols)  # (B, C, H, W)
 
 
+def random_erasing_(
+    images: torch.Tensor,
+    p: float,
+    fill: tuple[float, ...],
+    scale: tuple[float, float] = (0.02, 0.33),
+    ratio: tuple[float, float] = (0.3, 3.3),
+) -> torch.Tensor:
+    """torchvision's RandomErasing (cutout) for a whole batch, in place: each image, with
+    probability `p`, gets one box of `scale` of its area and aspect ratio in `ratio` set to
+    `fill` per channel (the dataset mean: zero once normalised, as torchvision erases)."""
+    b, _, h, w = images.shape
+    device = images.device
+    area = torch.empty(b, device=device).uniform_(*scale) * h * w
+    aspect = torch.exp(
+        torch.empty(b, device=device).uniform_(math.log(ratio[0]), math.log(ratio[1]))
+    )
+    box_h = torch.sqrt(area * aspect).round().clamp(1, h)
+    box_w = torch.sqrt(area / aspect).round().clamp(1, w)
+    top = (torch.rand(b, device=device) * (h - box_h + 1)).floor()
+    left = (torch.rand(b, device=device) * (w - box_w + 1)).floor()
+    rows = torch.arange(h, device=device).view(1, h)
+    cols = torch.arange(w, device=device).view(1, w)
+    inside_rows = (rows >= top.view(b, 1)) & (rows < (top + box_h).view(b, 1))  # (B, H)
+    inside_cols = (cols >= left.view(b, 1)) & (cols < (left + box_w).view(b, 1))  # (B, W)
+    chosen = torch.rand(b, device=device) < p
+    mask = (inside_rows.view(b, 1, h, 1) & inside_cols.view(b, 1, 1, w)) & chosen.view(b, 1, 1, 1)
+    fill_t = _per_channel(tuple(fill), images.dtype, images.device).expand_as(images)
+    return images.copy_(torch.where(mask, fill_t, images))
+
+
 def random_hflip(images: torch.Tensor) -> torch.Tensor:
     """Mirror each image left-right with probability 1/2."""
     flip = torch.rand(images.shape[0], device=images.device) < 0.5

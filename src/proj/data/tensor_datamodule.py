@@ -35,8 +35,13 @@ class TensorImageDataModule(ImageDataModule):
             machine, none on a CPU-only one, where they fight the model for the cores).
         in_memory: Decode once, batch by index, transform whole batches on the device;
             false: a per-sample Dataset and DataLoader.
-        augment: true or 'crop_flip': random shifts and horizontal flips; 'resized_crop':
-            RandomResizedCrop to image_size and flips; false: none.
+        augment: true or 'crop_flip': random shifts (up to crop_padding pixels) and
+            horizontal flips; 'shift': the shifts alone (for data where a mirror is another
+            picture, such as Fashion-MNIST's shoes, which all face one way);
+            'resized_crop': RandomResizedCrop to image_size and flips; false: none. Each
+            image of a batch draws its own.
+        erasing: Probability that a training image gets one random box set to the mean
+            (random erasing, cutout), each image drawn on its own; 0: never.
         normalize: Subtract the dataset's mean and divide by its std.
         image_size: Resize to this size (e.g. 224 for ImageNet backbones); None keeps it.
         mean_std: [[means], [stds]] to normalise with instead of the dataset's own.
@@ -58,7 +63,8 @@ class TensorImageDataModule(ImageDataModule):
         seed: int = 42,
         num_workers: int | None = None,
         in_memory: bool = True,
-        augment: bool | Literal["crop_flip", "resized_crop"] = False,
+        augment: bool | Literal["crop_flip", "shift", "resized_crop"] = False,
+        erasing: float = 0.0,
         normalize: bool = True,
         image_size: int | None = None,
         mean_std: MeanStd | None = None,
@@ -70,10 +76,13 @@ class TensorImageDataModule(ImageDataModule):
         super().__init__(batch_size, num_workers, seed)
         if val_size < 1:
             raise ConfigError(f"data.val_size: must be >= 1, got {val_size}")
-        if augment not in (True, False, "crop_flip", "resized_crop"):
+        if augment not in (True, False, "crop_flip", "shift", "resized_crop"):
             raise ConfigError(
-                f"data.augment: unknown {augment!r}; expected true/false, 'crop_flip' or 'resized_crop'"
+                f"data.augment: unknown {augment!r}; expected true/false, 'crop_flip', 'shift' "
+                "or 'resized_crop'"
             )
+        if not 0 <= erasing <= 1:
+            raise ConfigError(f"data.erasing: a probability in [0, 1], got {erasing}")
         if augment == "resized_crop" and not image_size:
             raise ConfigError(
                 "data.augment: 'resized_crop' needs data.image_size (the crop's size, e.g. 224)"
@@ -83,6 +92,7 @@ class TensorImageDataModule(ImageDataModule):
         self.val_size = val_size
         self.in_memory = in_memory
         self.augment = augment
+        self.erasing = erasing
         self.normalize = normalize
         self.image_size = image_size
         if mean_std is not None:  # e.g. ImageNet's, for pretrained torchvision backbones
@@ -169,13 +179,18 @@ class TensorImageDataModule(ImageDataModule):
         return super()._batches(source, sampler)
 
     def _transform_batch(self, images: torch.Tensor, training: bool) -> torch.Tensor:
-        training = training and bool(self.augment)
-        if training and self.augment == "resized_crop":
+        augment = self.augment if training else False
+        if augment == "resized_crop":
             images = bt.random_hflip(bt.random_resized_crop(images, self.image_size))
         elif self.image_size and images.shape[-2:] != (self.image_size, self.image_size):
             images = bt.resize(images, self.image_size)
-        if training and self.augment in (True, "crop_flip"):
-            images = bt.random_hflip(bt.random_crop(images, self.crop_padding))
+        if augment in (True, "crop_flip", "shift"):
+            images = bt.random_crop(images, self.crop_padding)
+        if augment in (True, "crop_flip"):
+            images = bt.random_hflip(images)
+        if training and self.erasing:
+            fill = self.mean if self.normalize else (0.0,)
+            images = bt.random_erasing_(images, self.erasing, fill)
         return images
 
 

@@ -2,5 +2,6 @@
 
 from proj.tasks.classifier import ImageClassifier
 from proj.tasks.regressor import Regressor
+from proj.tasks.schedules import WarmupCosineLR
 
-__all__ = ["ImageClassifier", "Regressor"]
+__all__ = ["ImageClassifier", "Regressor", "WarmupCosineLR"]

@@ -12,6 +12,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from proj.errors import ConfigError
 from proj.finetune import param_groups
 from proj.tasks.divergence import NonFiniteLoss, guard_loss
+from proj.tasks.schedules import WarmupCosineLR
 from proj.tasks.tta import flip_averaged
 
 
@@ -21,7 +22,8 @@ class ImageClassifier(L.LightningModule):
     Optimizer and scheduler are callables so a config can pick any `torch.optim` class
     (a class default here would leak its init_args, e.g. AdamW's weight_decay, into
     whatever class a config picks). ReduceLROnPlateau is stepped on `val/loss`, OneCycleLR
-    per step with its `total_steps` filled in from the trainer. Frozen parameters are left
+    and proj.tasks.WarmupCosineLR per step with their `total_steps` filled in from the
+    trainer. Frozen parameters are left
     out of the optimizer (the Finetuning callback adds them later). How the net starts
     (an init scheme, a weights file) and its memory format are callbacks' business:
     proj.callbacks.InitialWeights and proj.callbacks.ChannelsLast.
@@ -172,7 +174,7 @@ class ImageClassifier(L.LightningModule):
         scheduler = self._make_scheduler(optimizer)
         if isinstance(scheduler, ReduceLROnPlateau):
             config = {"scheduler": scheduler, "monitor": "val/loss", "interval": "epoch"}
-        elif isinstance(scheduler, OneCycleLR):
+        elif isinstance(scheduler, OneCycleLR | WarmupCosineLR):
             config = {"scheduler": scheduler, "interval": "step"}
         else:
             config = {"scheduler": scheduler, "interval": "epoch"}
