@@ -25,7 +25,7 @@ from tests.conftest import QUIET, REPO, tiny_data_args, write_image_folder
 @pytest.mark.parametrize("model", ["mlp", "cnn"])
 def test_export_round_trip_matches_pytorch(tiny_data_dir, model):
     config = str(REPO / "configs" / "fashion_mnist" / f"{model}.yaml")
-    tta = ["--model.init_args.flip_tta", "true"] if model == "cnn" else []  # folded in too
+    tta = ["--model.init_args.tta", "[flip, shift]"] if model == "cnn" else []  # folded in too
     main(["fit", "--config", config, *tiny_data_args(tiny_data_dir), *QUIET, *tta,
           "--trainer.max_epochs", "1", "--test_after_fit", "false"])  # fmt: skip
     # TorchScript only when asked for (deprecated by torch): asked for with the CNN

@@ -9,6 +9,7 @@ the classes and the input shape.
 
 import json
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,29 +18,29 @@ import torch
 from torch import nn
 
 from proj.data.batch_transforms import denormalize
-from proj.tasks.tta import flip_averaged
+from proj.tasks.tta import TTA, tta_averaged
 
 
 class NormalizedNet(nn.Module):
     """`net((images - mean) / std)`: the normalisation the DataModule did, inside the model;
-    with `flip_tta`, averaged with the mirrored images' logits as the classifier evaluates."""
+    with `tta`, averaged over the transformed images' logits as the classifier evaluates."""
 
     def __init__(
         self,
         net: nn.Module,
         mean: tuple[float, ...],
         std: tuple[float, ...],
-        flip_tta: bool = False,
+        tta: Sequence[TTA] = (),
     ) -> None:
         super().__init__()
         self.net = net
-        self.flip_tta = flip_tta
+        self.tta = tuple(tta)
         self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         normalized = (images - self.mean) / self.std
-        return flip_averaged(self.net, normalized) if self.flip_tta else self.net(normalized)
+        return tta_averaged(self.net, normalized, self.tta) if self.tta else self.net(normalized)
 
 
 def normalization(datamodule: L.LightningDataModule) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -51,8 +52,7 @@ def deployable(module: L.LightningModule, datamodule: L.LightningDataModule) -> 
     """The module's net with its evaluation as the DataModule (set up: CSV datasets learn
     their normalisation in setup) feeds it."""
     mean, std = normalization(datamodule)
-    flip_tta = bool(getattr(module, "flip_tta", False))
-    return NormalizedNet(module.net, mean, std, flip_tta=flip_tta).eval()
+    return NormalizedNet(module.net, mean, std, tta=getattr(module, "tta", ())).eval()
 
 
 def real_inputs(
@@ -124,6 +124,6 @@ def write_model_card(
             zip(("mean", "std"), normalization(datamodule), strict=True)
         ),
         "class_names": list(getattr(datamodule, "class_names", ())),
-        "flip_tta": bool(getattr(model, "flip_tta", False)),
+        "tta": list(getattr(model, "tta", ())),
     }
     path.write_text(json.dumps(card, indent=2) + "\n")

@@ -8,6 +8,7 @@ from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau, StepLR
 from proj.data import FashionMNISTDataModule
 from proj.models import FashionCNN, NeuralNetwork
 from proj.tasks import ImageClassifier
+from proj.tasks.tta import SHIFTS, shifted
 
 
 def _batch(n=8):
@@ -94,7 +95,7 @@ def test_checkpoint_of_a_python_built_task_loads_weights_only(tiny_data_dir, tmp
 def test_flip_tta_averages_the_mirror_outside_training_only():
     torch.manual_seed(0)
     net = FashionCNN(width=8)
-    task = ImageClassifier(net, num_classes=10, flip_tta=True)
+    task = ImageClassifier(net, num_classes=10, tta=["flip"])
     images = torch.randn(4, 1, 28, 28)
     task.train()  # training: the plain logits (same dropout draws for both calls)
     torch.manual_seed(1)
@@ -106,3 +107,20 @@ def test_flip_tta_averages_the_mirror_outside_training_only():
         expected = (net(images) + net(images.flip(-1))) / 2
         assert torch.allclose(task(images), expected)
         assert not torch.allclose(task(images), net(images))
+
+
+def test_shift_tta_averages_one_pixel_moves_and_combines_with_flip():
+    torch.manual_seed(0)
+    net = FashionCNN(width=8).eval()
+    images = torch.randn(4, 1, 28, 28)
+    padded = torch.nn.functional.pad(images, (1, 1, 1, 1))
+    moves = [padded[..., 1 - r : 29 - r, 1 - c : 29 - c] for r, c in SHIFTS]
+    assert torch.equal(moves[2][..., 1:, :], images[..., :-1, :])  # (1, 0): one row down
+    assert (moves[2][..., 0, :] == 0).all()
+    with torch.no_grad():
+        shift = ImageClassifier(net, num_classes=10, tta=["shift"]).eval()(images)
+        expected = sum(net(m) for m in moves) / 5
+        torch.testing.assert_close(shift, expected)
+        both = ImageClassifier(net, num_classes=10, tta=["flip", "shift"]).eval()(images)
+        mirrored = sum(net(shifted(images.flip(-1), r, c)) for r, c in SHIFTS) / 5
+        torch.testing.assert_close(both, (expected + mirrored) / 2)

@@ -13,7 +13,7 @@ from proj.errors import ConfigError
 from proj.finetune import param_groups
 from proj.tasks.divergence import NonFiniteLoss, guard_loss
 from proj.tasks.schedules import WarmupCosineLR
-from proj.tasks.tta import flip_averaged
+from proj.tasks.tta import TTA, tta_averaged
 
 
 class ImageClassifier(L.LightningModule):
@@ -38,8 +38,9 @@ class ImageClassifier(L.LightningModule):
         l2: The course's explicit L2 penalty, lambda * sum w^2 over all parameters.
         nonfinite_loss: On a NaN or infinite training loss: stop with an error naming the step, or
             skip the batch.
-        flip_tta: Outside training, average each image's logits with its mirror's (only where a
-            mirror is the same class).
+        tta: Outside training, average each image's logits over transformed copies:
+            'flip' (its mirror: only where a mirror is the same class) and/or 'shift' (1-pixel
+            moves); export folds it in.
         lr_mults: Learning-rate multipliers by the net's submodule name prefix, e.g.
             {backbone.: 0.1, backbone.0.: 0.01}; the longest prefix wins.
     """
@@ -54,7 +55,7 @@ class ImageClassifier(L.LightningModule):
         l1: float = 0.0,
         l2: float = 0.0,
         nonfinite_loss: NonFiniteLoss = "stop",
-        flip_tta: bool = False,
+        tta: list[TTA] | None = None,
         lr_mults: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
@@ -71,7 +72,7 @@ class ImageClassifier(L.LightningModule):
         self.l1 = l1
         self.l2 = l2
         self.nonfinite_loss = nonfinite_loss
-        self.flip_tta = flip_tta
+        self.tta = list(tta or [])
         self.skipped_batches = 0
         self._epoch_loss_sum = torch.zeros(())
         self._epoch_correct = torch.zeros((), dtype=torch.long)
@@ -81,8 +82,8 @@ class ImageClassifier(L.LightningModule):
         self.test_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.flip_tta and not self.training and x.ndim == 4:
-            return flip_averaged(self.net, x)
+        if self.tta and not self.training and x.ndim == 4:
+            return tta_averaged(self.net, x, self.tta)
         return self.net(x)
 
     def _step(
