@@ -205,3 +205,27 @@ def test_erasing_boxes_some_images_each_with_the_mean(tiny_data_dir):
     assert len({int(mask.sum()) for mask in erased[torch.tensor(hit)]}) > 10  # own sizes
     untouched = out[~torch.tensor(hit)]
     torch.testing.assert_close(untouched, torch.full_like(untouched, (1 - 0.2860) / 0.3530))
+
+
+@pytest.mark.parametrize("kind", ["mixup", "cutmix"])
+def test_mixed_batches_get_class_probabilities_that_train(tiny_data_dir, tmp_path, kind):
+    dm = _prepared(tiny_data_dir, **{kind: 1.0})
+    dm.trainer = _Training()
+    images = torch.randint(0, 256, (32, 1, 28, 28), dtype=torch.uint8)
+    labels = torch.arange(32) % 10
+    torch.manual_seed(0)
+    _, soft = dm.on_after_batch_transfer((images, labels), 0)
+    assert soft.shape == (32, 10) and torch.allclose(soft.sum(dim=1), torch.ones(32))
+    assert (soft.max(dim=1).values < 1).all()  # every image is a mixture of two
+    dm.trainer = None  # evaluation: never mixed
+    assert torch.equal(dm.on_after_batch_transfer((images, labels), 0)[1], labels)
+
+    from proj.models import FashionCNN
+    from proj.tasks import ImageClassifier
+
+    task = ImageClassifier(FashionCNN(width=8), num_classes=10, label_smoothing=0.1)
+    trainer = L.Trainer(max_steps=3, limit_val_batches=1, logger=False, log_every_n_steps=1,
+                        enable_checkpointing=False, enable_progress_bar=False,
+                        default_root_dir=tmp_path)  # fmt: skip
+    trainer.fit(task, datamodule=_prepared(tiny_data_dir, **{kind: 1.0}))
+    assert trainer.global_step == 3 and torch.isfinite(trainer.callback_metrics["train/loss_step"])

@@ -42,6 +42,10 @@ class TensorImageDataModule(ImageDataModule):
             image of a batch draws its own.
         erasing: Probability that a training image gets one random box set to the mean
             (random erasing, cutout), each image drawn on its own; 0: never.
+        mixup: Probability that a training batch is mixed with itself shuffled
+            (torchvision's MixUp, alpha 0.2): labels become class probabilities.
+        cutmix: Probability that a training batch (not mixed up) gets a box pasted from
+            another image of it (torchvision's CutMix, alpha 1.0), labels by area.
         normalize: Subtract the dataset's mean and divide by its std.
         image_size: Resize to this size (e.g. 224 for ImageNet backbones); None keeps it.
         mean_std: [[means], [stds]] to normalise with instead of the dataset's own.
@@ -65,6 +69,8 @@ class TensorImageDataModule(ImageDataModule):
         in_memory: bool = True,
         augment: bool | Literal["crop_flip", "shift", "resized_crop"] = False,
         erasing: float = 0.0,
+        mixup: float = 0.0,
+        cutmix: float = 0.0,
         normalize: bool = True,
         image_size: int | None = None,
         mean_std: MeanStd | None = None,
@@ -81,8 +87,9 @@ class TensorImageDataModule(ImageDataModule):
                 f"data.augment: unknown {augment!r}; expected true/false, 'crop_flip', 'shift' "
                 "or 'resized_crop'"
             )
-        if not 0 <= erasing <= 1:
-            raise ConfigError(f"data.erasing: a probability in [0, 1], got {erasing}")
+        for name, p in (("erasing", erasing), ("mixup", mixup), ("cutmix", cutmix)):
+            if not 0 <= p <= 1:
+                raise ConfigError(f"data.{name}: a probability in [0, 1], got {p}")
         if augment == "resized_crop" and not image_size:
             raise ConfigError(
                 "data.augment: 'resized_crop' needs data.image_size (the crop's size, e.g. 224)"
@@ -93,6 +100,7 @@ class TensorImageDataModule(ImageDataModule):
         self.in_memory = in_memory
         self.augment = augment
         self.erasing = erasing
+        self.mixup, self.cutmix = mixup, cutmix
         self.normalize = normalize
         self.image_size = image_size
         if mean_std is not None:  # e.g. ImageNet's, for pretrained torchvision backbones
@@ -192,6 +200,20 @@ class TensorImageDataModule(ImageDataModule):
             fill = self.mean if self.normalize else (0.0,)
             images = bt.random_erasing_(images, self.erasing, fill)
         return images
+
+    def on_after_batch_transfer(
+        self, batch: Batch | torch.Tensor, dataloader_idx: int
+    ) -> Batch | torch.Tensor:
+        batch = super().on_after_batch_transfer(batch, dataloader_idx)
+        training = isinstance(batch, tuple) and self.trainer is not None and self.trainer.training
+        if (self.mixup or self.cutmix) and training:
+            # one draw per batch, as the recipes do; mixing commutes with the normalisation
+            draw = float(torch.rand(()))
+            if draw < self.mixup:
+                batch = v2.MixUp(alpha=0.2, num_classes=self.num_classes)(*batch)
+            elif draw < self.mixup + (1 - self.mixup) * self.cutmix:
+                batch = v2.CutMix(alpha=1.0, num_classes=self.num_classes)(*batch)
+        return batch
 
 
 def keep_classes(images: torch.Tensor, labels: torch.Tensor, classes: Sequence[int]) -> Batch:

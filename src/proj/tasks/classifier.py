@@ -117,7 +117,9 @@ class ImageClassifier(L.LightningModule):
         """
         # in place: assigning a module attribute goes through nn.Module.__setattr__ (slow)
         self._epoch_loss_sum.add_(loss.detach(), alpha=len(labels))
-        self._epoch_correct.add_((logits.detach().argmax(dim=1) == labels).sum())
+        # mixed (soft) labels count as their largest class
+        hard = labels if labels.ndim == 1 else labels.argmax(dim=1)
+        self._epoch_correct.add_((logits.detach().argmax(dim=1) == hard).sum())
         self._epoch_samples[0] += len(labels)
         if self._trainer is None or (batch_idx + 1) % self.trainer.log_every_n_steps == 0:
             self.log("train/loss_step", loss, on_step=True, on_epoch=False, prog_bar=True)
