@@ -32,6 +32,7 @@ def test_csv_logger_writes_into_the_run_folder_and_best_still_resolves(tiny_data
     assert "test/acc" in json.loads((RUN / "version_1" / "metrics.json").read_text())["test"]
 
 
+@pytest.mark.slow
 def test_no_logger_writes_nothing_into_the_working_directory_and_resumes_in_place(
     tiny_data_dir,
 ):
@@ -46,6 +47,7 @@ def test_no_logger_writes_nothing_into_the_working_directory_and_resumes_in_plac
     assert not (RUN / "version_1").exists()
 
 
+@pytest.mark.slow
 def test_mlflow_fragment_leaves_a_readable_run_with_the_config_and_best_checkpoint(
     tiny_data_dir,
 ):
@@ -62,6 +64,7 @@ def test_mlflow_fragment_leaves_a_readable_run_with_the_config_and_best_checkpoi
     assert {a.path for a in artifacts} == {"config.yaml", "metrics.json"}
 
 
+@pytest.mark.slow
 def test_logger_fragments_stack(tiny_data_dir):
     fit_tiny(MLP, tiny_data_dir, "--config", str(LOGGERS / "csv.yaml"),
              "--config", str(LOGGERS / "tensorboard.yaml"), *SHORT)  # fmt: skip
@@ -69,6 +72,7 @@ def test_logger_fragments_stack(tiny_data_dir):
     assert "metrics.csv" in files and any(f.startswith("events.out.tfevents") for f in files)
 
 
+@pytest.mark.slow
 def test_wandb_fragment_runs_offline_inside_the_run_folder(tiny_data_dir, monkeypatch):
     wandb = pytest.importorskip("wandb", reason="wandb is not installed (the track extra)")
     monkeypatch.setenv("WANDB_SILENT", "true")
