@@ -30,9 +30,12 @@ def test_warmup_rises_linearly_then_the_cosine_falls_to_eta_min():
     assert lrs[-1] == pytest.approx(0.5 * (1 + math.cos(7 / 8 * math.pi)))
 
 
-def test_bad_warmup_is_named():
-    with pytest.raises(ConfigError, match="WarmupCosineLR.warmup_steps"):
-        _lrs(1, warmup_steps=12, total_steps=12)
+def test_bad_warmup_is_named_and_a_short_run_warms_up_less():
+    with pytest.raises(ConfigError, match="WarmupCosineLR.warmup_steps: must be >= 1"):
+        _lrs(1, warmup_steps=0, total_steps=12)
+    with pytest.warns(UserWarning, match="4 steps in all, not more than warmup_steps=200"):
+        lrs = _lrs(4, warmup_steps=200, total_steps=4, start_factor=0.5)
+    assert lrs[:4] == pytest.approx([0.5, 2 / 3, 5 / 6, 1.0])
 
 
 def test_the_classifier_steps_it_per_batch_over_the_trainers_steps(tiny_data_dir, tmp_path):

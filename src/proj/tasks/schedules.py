@@ -1,5 +1,7 @@
 """Learning-rate schedules, stepped per batch, that torch has as parts but not as one class."""
 
+import warnings
+
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 
@@ -33,12 +35,19 @@ class WarmupCosineLR(SequentialLR):
             raise ConfigError(
                 "WarmupCosineLR.total_steps: unset; ImageClassifier fills it in, otherwise give it"
             )
-        if not 1 <= warmup_steps < total_steps:
-            raise ConfigError(
-                f"WarmupCosineLR.warmup_steps: must be in [1, total_steps={total_steps}), "
-                f"got {warmup_steps}"
+        if warmup_steps < 1:
+            raise ConfigError(f"WarmupCosineLR.warmup_steps: must be >= 1, got {warmup_steps}")
+        if warmup_steps >= total_steps:  # a debug run (fast_dev_run, limit_train_batches)
+            shorter = max(1, total_steps - 1)
+            warnings.warn(
+                f"WarmupCosineLR: {total_steps} steps in all, not more than warmup_steps="
+                f"{warmup_steps}: warming up over {shorter}",
+                stacklevel=2,
             )
+            warmup_steps = shorter
         self.warmup_steps, self.total_steps = warmup_steps, total_steps
         warmup = LinearLR(optimizer, start_factor=start_factor, total_iters=warmup_steps)
-        cosine = CosineAnnealingLR(optimizer, T_max=total_steps - warmup_steps, eta_min=eta_min)
+        cosine = CosineAnnealingLR(
+            optimizer, T_max=max(1, total_steps - warmup_steps), eta_min=eta_min
+        )
         super().__init__(optimizer, [warmup, cosine], milestones=[warmup_steps])
