@@ -73,9 +73,12 @@ class ImageDataModule(L.LightningDataModule):
     def predict_dataloader(self) -> Any:
         return self._loader("test", shuffle=False)
 
-    def _transform_batch(self, images: torch.Tensor, training: bool) -> torch.Tensor:
-        """Batch-side augmentation and resizing of float images in [0, 1]; none here."""
-        return images
+    def _transform_batch(
+        self, images: torch.Tensor, labels: torch.Tensor | None, training: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Batch-side augmentation, resizing and label mixing of float images in [0, 1]
+        (labels None for a bare example input); none here."""
+        return images, labels
 
     def on_after_batch_transfer(
         self, batch: Batch | torch.Tensor, dataloader_idx: int
@@ -85,7 +88,7 @@ class ImageDataModule(L.LightningDataModule):
         images = bt.to_float(images, bt.precision_dtype(self.trainer))
         # training batches only: a bare example input (no labels) must not draw random numbers
         training = labels is not None and self.trainer is not None and self.trainer.training
-        images = self._transform_batch(images, training)
+        images, labels = self._transform_batch(images, labels, training)
         if self.normalization is not None:
             images = bt.normalize_(images, *self.normalization)
         return images if labels is None else (images, labels)

@@ -116,6 +116,8 @@ class TensorImageDataModule(ImageDataModule):
                     f"data.classes: {unknown} not in 0..{len(type(self).class_names) - 1}"
                 )
             self.class_names = tuple(type(self).class_names[c] for c in classes)
+        self._mix_up = v2.MixUp(alpha=0.2, num_classes=self.num_classes)
+        self._cut_mix = v2.CutMix(alpha=1.0, num_classes=self.num_classes)
 
     @property
     def normalization(self) -> MeanStd | None:
@@ -186,7 +188,9 @@ class TensorImageDataModule(ImageDataModule):
             return InMemoryBatches(*source, batch_size=self.batch_size, sampler=sampler)
         return super()._batches(source, sampler)
 
-    def _transform_batch(self, images: torch.Tensor, training: bool) -> torch.Tensor:
+    def _transform_batch(
+        self, images: torch.Tensor, labels: torch.Tensor | None, training: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         augment = self.augment if training else False
         if augment == "resized_crop":
             images = bt.random_hflip(bt.random_resized_crop(images, self.image_size))
@@ -199,21 +203,13 @@ class TensorImageDataModule(ImageDataModule):
         if training and self.erasing:
             fill = self.mean if self.normalize else (0.0,)
             images = bt.random_erasing_(images, self.erasing, fill)
-        return images
-
-    def on_after_batch_transfer(
-        self, batch: Batch | torch.Tensor, dataloader_idx: int
-    ) -> Batch | torch.Tensor:
-        batch = super().on_after_batch_transfer(batch, dataloader_idx)
-        training = isinstance(batch, tuple) and self.trainer is not None and self.trainer.training
-        if (self.mixup or self.cutmix) and training:
-            # one draw per batch, as the recipes do; mixing commutes with the normalisation
-            draw = float(torch.rand(()))
+        if training and (self.mixup or self.cutmix):
+            draw = float(torch.rand(()))  # one draw per batch, as the recipes do
             if draw < self.mixup:
-                batch = v2.MixUp(alpha=0.2, num_classes=self.num_classes)(*batch)
+                images, labels = self._mix_up(images, labels)
             elif draw < self.mixup + (1 - self.mixup) * self.cutmix:
-                batch = v2.CutMix(alpha=1.0, num_classes=self.num_classes)(*batch)
-        return batch
+                images, labels = self._cut_mix(images, labels)
+        return images, labels
 
 
 def keep_classes(images: torch.Tensor, labels: torch.Tensor, classes: Sequence[int]) -> Batch:
