@@ -50,6 +50,30 @@ def test_cnn_hidden_layer_sits_before_the_classifier():
     assert model(torch.randn(2, 1, 28, 28)).shape == (2, 5)
 
 
+@pytest.mark.parametrize(
+    ("depth", "convs"), [(1, [1, 1, 1]), (2, [2, 2, 2]), ((1, 2, 3), [1, 2, 3])]
+)
+def test_cnn_depth_stacks_convolutions_in_each_block(depth, convs):
+    model = FashionCNN(width=8, depth=depth)
+    blocks = model.backbone[:3]
+    assert [sum(isinstance(m, nn.Conv2d) for m in block) for block in blocks] == convs
+    assert [block[-1].__class__ for block in blocks] == [nn.MaxPool2d] * 3  # one pool per block
+    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_cnn_depth_1_keeps_the_checkpoint_keys_of_before():
+    """Checkpoints trained before `depth` existed must still load."""
+    keys = set(FashionCNN(width=8).state_dict())
+    assert {"backbone.0.0.weight", "backbone.0.1.running_mean", "backbone.2.0.weight"} <= keys
+    assert not any(key.startswith("backbone.0.3.") for key in keys)  # the pool holds no state
+
+
+@pytest.mark.parametrize("depth", [0, (1, 2), (2, 0, 2)])
+def test_cnn_bad_depth_is_named(depth):
+    with pytest.raises(ValueError, match="depth"):
+        FashionCNN(depth=depth)
+
+
 def test_models_do_not_import_lightning():
     files = list(Path(proj.models.__file__).parent.glob("*.py"))
     assert len(files) >= 3

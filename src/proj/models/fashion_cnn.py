@@ -4,22 +4,30 @@ import torch
 from torch import nn
 
 
-def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(
+def _conv_bn_relu(in_channels: int, out_channels: int) -> list[nn.Module]:
+    return [
         nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
-    )
+    ]
+
+
+def _conv_block(in_channels: int, out_channels: int, depth: int) -> nn.Sequential:
+    layers = _conv_bn_relu(in_channels, out_channels)
+    for _ in range(depth - 1):
+        layers += _conv_bn_relu(out_channels, out_channels)
+    return nn.Sequential(*layers, nn.MaxPool2d(2))
 
 
 class FashionCNN(nn.Module):
-    """Three conv-BN-ReLU-pool blocks (28 -> 14 -> 7 -> 3) and a linear head.
+    """Three blocks of conv-BN-ReLU then a pool (28 -> 14 -> 7 -> 3), and a linear head.
 
     About 7.5 M multiply-adds per image at `width=32`: a few seconds per epoch of
     Fashion-MNIST on 2 cores, above 91% test accuracy within a few epochs. `hidden > 0`
     puts a ReLU layer of that many units before the classifier: it costs almost nothing
     next to the convolutions and lifts accuracy when there are only a few epochs to learn in.
+    `depth` convolutions per block (the first changes the width): 2 roughly doubles the
+    cost per image at `width=32` and buys accuracy in longer runs.
     """
 
     input_size = (1, 28, 28)  # (channels, height, width) it is built for
@@ -31,12 +39,19 @@ class FashionCNN(nn.Module):
         width: int = 32,
         dropout: float = 0.25,
         hidden: int = 0,
+        depth: int | tuple[int, int, int] = 1,
     ) -> None:
         super().__init__()
+        depths = (depth,) * 3 if isinstance(depth, int) else tuple(depth)
+        if len(depths) != 3 or min(depths) < 1:
+            raise ValueError(
+                "FashionCNN: depth is one number or three (one per block), each at least 1; "
+                f"got {depth}"
+            )
         self.backbone = nn.Sequential(
-            _conv_block(in_channels, width),  # (B, C, 28, 28) -> (B, w, 14, 14)
-            _conv_block(width, 2 * width),  # -> (B, 2w, 7, 7)
-            _conv_block(2 * width, 4 * width),  # -> (B, 4w, 3, 3)
+            _conv_block(in_channels, width, depths[0]),  # (B, C, 28, 28) -> (B, w, 14, 14)
+            _conv_block(width, 2 * width, depths[1]),  # -> (B, 2w, 7, 7)
+            _conv_block(2 * width, 4 * width, depths[2]),  # -> (B, 4w, 3, 3)
             nn.Flatten(),  # -> (B, 4w*3*3)
         )
         features = 4 * width * 3 * 3
