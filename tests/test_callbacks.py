@@ -3,9 +3,10 @@
 import lightning as L
 import pytest
 import torch
+from lightning.pytorch.callbacks import EMAWeightAveraging
 from torch import nn
 
-from proj.callbacks import ChannelsLast, InitialWeights
+from proj.callbacks import EMA, ChannelsLast, InitialWeights
 from proj.data import FashionMNISTDataModule
 from proj.errors import ConfigError
 from proj.models import FashionCNN
@@ -80,3 +81,29 @@ def test_channels_last_makes_weights_and_activations_nhwc(tiny_data_dir, tmp_pat
         out.is_contiguous(memory_format=torch.channels_last) and not out.is_contiguous()
         for out in outputs
     )
+
+
+@pytest.mark.parametrize("callback", [EMA, EMAWeightAveraging])
+def test_the_best_checkpoint_tested_after_fit_scores_the_averaged_weights(
+    callback, tiny_data_dir, tmp_path
+):
+    """Lightning's own callback puts the raw weights back when fit ran in the process."""
+    torch.manual_seed(0)
+    task = ImageClassifier(FashionCNN(width=8), num_classes=10)
+    ema = callback(decay=0.5, update_starting_at_step=1)
+    trainer = _trainer(tmp_path, [ema], max_steps=4, limit_train_batches=2)
+    trainer.fit(task, datamodule=_data(tiny_data_dir))
+    tested = {}
+
+    class Weights(L.Callback):
+        def on_test_start(self, trainer, module):
+            tested.update({k: v.clone() for k, v in module.state_dict().items()})
+
+    trainer.callbacks.append(Weights())
+    trainer.test(task, datamodule=_data(tiny_data_dir), ckpt_path="best")
+    checkpoint = torch.load(trainer.checkpoint_callback.best_model_path, weights_only=False)
+    averaged, raw = checkpoint["state_dict"], checkpoint["current_model_state"]
+    key = "net.backbone.0.0.weight"
+    assert not torch.equal(averaged[key], raw[key])
+    expected = averaged if callback is EMA else raw
+    assert all(torch.equal(tested[k], expected[k]) for k in expected)

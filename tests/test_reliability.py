@@ -55,7 +55,7 @@ def resumable(tiny_data_dir):
     ]  # fmt: skip
 
 
-EMA = json.dumps({"class_path": "lightning.pytorch.callbacks.EMAWeightAveraging",
+EMA = json.dumps({"class_path": "proj.callbacks.EMA",
                   "init_args": {"decay": 0.9, "update_starting_at_step": 2}})  # fmt: skip
 
 

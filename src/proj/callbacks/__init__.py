@@ -1,6 +1,7 @@
 """Lightning callbacks: those the CLI adds to every run, and those a config may add."""
 
 from proj.callbacks.channels_last import ChannelsLast
+from proj.callbacks.ema import EMA
 from proj.callbacks.example_input import ExampleInput
 from proj.callbacks.initial_weights import InitialWeights
 from proj.callbacks.predictions import PredictionsCSV
@@ -10,6 +11,7 @@ from proj.callbacks.run_summary import RunSummary
 from proj.callbacks.tensorboard_views import TensorBoardViews
 
 __all__ = [
+    "EMA",
     "ChannelsLast",
     "ExampleInput",
     "InitialWeights",
