@@ -7,7 +7,9 @@ The table has a row per run (its `metrics.json`): experiment, version, model, pa
 epochs, best validation and test metric, fit time. Runs of a seed set (`scripts/seeds.py`,
 experiments ending in `-seeds`), a fold set (`-kfold`) or a sweep (`-sweep`) are also
 summarised as mean +- std with their best run. For the newest run of each experiment the
-loss and accuracy curves per epoch, read from its TensorBoard events, go to a PNG.
+loss and accuracy curves per epoch, read from its TensorBoard events, go to a PNG. The
+time to reach each `--targets` validation accuracy is given per experiment, and for a seed
+set as the median over its seeds (with how many reached it, when not all did).
 `--page FILE` replaces what is between `<!-- results:begin -->` and
 `<!-- results:end -->` in FILE with the tables and links to the PNGs.
 """
@@ -197,20 +199,46 @@ def accuracy_curves(runs: list[Run]) -> dict[str, list[tuple[float, float]]]:
     return {experiment: points for experiment, points in curves.items() if points}
 
 
+def seed_set_curves(runs: list[Run]) -> dict[str, list[list[tuple[float, float]]]]:
+    """{seed set: one (seconds, val/acc) curve per run}: a seed set is timed over its seeds."""
+    sets: dict[str, list[list[tuple[float, float]]]] = {}
+    for run in runs:
+        points = accuracy_over_time(run)
+        if _group_kind(run.experiment) == "seeds" and points:
+            sets.setdefault(run.experiment, []).append(points)
+    return sets
+
+
+def _time_to(curves: list[list[tuple[float, float]]], target: float) -> str:
+    """The median over `curves` of the seconds to reach `target`, and how many reached it
+    when not all did."""
+    reached = [next((sec for sec, acc in c if acc >= target), None) for c in curves]
+    seconds = [sec for sec in reached if sec is not None]
+    if not seconds:
+        return "-"
+    shown = f"{statistics.median(seconds):.0f} s"
+    return shown if len(seconds) == len(curves) else f"{shown} ({len(seconds)}/{len(curves)})"
+
+
 def time_to_accuracy_table(
-    curves: dict[str, list[tuple[float, float]]], targets: list[float]
+    curves: dict[str, list[tuple[float, float]]],
+    targets: list[float],
+    seed_sets: dict[str, list[list[tuple[float, float]]]] | None = None,
 ) -> str | None:
-    """Fit seconds until val/acc first reached each target, one row per curve."""
-    if not curves or not targets:
+    """Fit seconds until val/acc first reached each target: a row per curve, and a row per
+    seed set with the median over its seeds."""
+    rows = {experiment: [points] for experiment, points in curves.items()}
+    rows |= {f"{name} (median of {len(c)})": c for name, c in (seed_sets or {}).items()}
+    if not rows or not targets:
         return None
     header = " | ".join(f"val/acc >= {t:g}" for t in targets)
     lines = [
         f"| experiment | {header} | best val/acc |",
         "|---" + "|---:" * (len(targets) + 1) + "|",
     ]
-    for experiment, points in curves.items():
-        reached = [next((f"{sec:.0f} s" for sec, acc in points if acc >= t), "-") for t in targets]
-        best = max(acc for _, acc in points)
+    for experiment, group in rows.items():
+        reached = [_time_to(group, t) for t in targets]
+        best = statistics.fmean(max(acc for _, acc in points) for points in group)
         lines.append(f"| {experiment} | {' | '.join(reached)} | {best:.4f} |")
     return "\n".join(lines)
 
@@ -281,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     pictures = draw_curves(runs, args.out)
     curves = accuracy_curves(runs)
-    timing = time_to_accuracy_table(curves, args.targets)
+    timing = time_to_accuracy_table(curves, args.targets, seed_set_curves(runs))
     plot = draw_time_to_accuracy(curves, args.targets, args.out)
     page = markdown(runs, pictures, timing, plot, args.out)
     (args.out / "results.md").write_text(page)

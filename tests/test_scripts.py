@@ -90,11 +90,16 @@ def test_results_script_builds_tables_curves_and_the_readme_section(tiny_data_di
     for name in ("plain", "group-seeds"):
         png = Path("docs/results") / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # time to accuracy: single runs only; target 0 is met at the first validation, 1.01 never
-    first = json.loads(next(Path("logs/plain").glob("*/metrics.json")).read_text())["val_history"][
-        0
-    ]
-    assert f"| plain | {first['seconds']:.0f} s | - |" in timing and "group-seeds" not in timing
+
+    # time to accuracy: target 0 is met at the first validation, 1.01 never; a seed set
+    # gets one row, the median over its seeds
+    def first_validation(experiment: str) -> list[float]:
+        files = sorted(Path("logs", experiment).glob("*/metrics.json"))
+        return [json.loads(f.read_text())["val_history"][0]["seconds"] for f in files]
+
+    assert f"| plain | {first_validation('plain')[0]:.0f} s | - |" in timing
+    seeds = sorted(first_validation("group-seeds"))
+    assert f"| group-seeds (median of 2) | {(seeds[0] + seeds[1]) / 2:.0f} s | - |" in timing
     assert Path("docs/results/time_to_accuracy.png").read_bytes()[:4] == b"\x89PNG"
     readme = Path("README.md").read_text()
     assert (
