@@ -94,9 +94,12 @@ def test_test_best_in_a_new_process_reproduces_the_metric(tiny_data_dir):
         _metrics(0)["test"]["test/acc"], abs=1e-4
     )
 
-    result = _proj("validate", "--config", MLP, "--ckpt_path", "last", *data)
+    # a model option beside --ckpt_path is replaced by the checkpoint's: said, not silent
+    override = "--model.init_args.label_smoothing=0.3"
+    result = _proj("validate", "--config", MLP, "--ckpt_path", "last", override, *data)
     assert result.returncode == 0, result.stderr
     assert str(RUNS / "version_0" / "checkpoints" / "last.ckpt") in result.stderr
+    assert "--model.init_args.label_smoothing on the command line is not used" in result.stderr
     assert 0.0 <= _metrics(2)["validate"]["val/acc"] <= 1.0
 
 

@@ -201,6 +201,13 @@ class ProjCLI(LightningCLI):
                 self.resume_step = check_checkpoint(ckpt_path)
             except ProjError as err:
                 parser.error(str(err))
+            # Lightning then rebuilds the model from the checkpoint's hyperparameters, over
+            # whatever the command line said: say so rather than test something else.
+            if given := [arg.split("=")[0] for arg in argv if arg.startswith("--model")]:
+                rank_zero_warn(
+                    f"--ckpt_path: the model is rebuilt from the checkpoint's hyperparameters; "
+                    f"{', '.join(given)} on the command line is not used"
+                )
             if self.config.get("subcommand") == "fit":
                 self.resume_version = version_of_checkpoint(
                     ckpt_path, config.logs_dir, self._experiment()
