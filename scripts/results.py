@@ -226,7 +226,7 @@ def time_to_accuracy_table(
     seed_sets: dict[str, list[list[tuple[float, float]]]] | None = None,
 ) -> str | None:
     """Fit seconds until val/acc first reached each target: a row per curve, and a row per
-    seed set with the median over its seeds."""
+    seed set with the median over its seeds (its best val/acc: the mean of theirs)."""
     rows = {experiment: [points] for experiment, points in curves.items()}
     rows |= {f"{name} (median of {len(c)})": c for name, c in (seed_sets or {}).items()}
     if not rows or not targets:
