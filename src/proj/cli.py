@@ -3,9 +3,10 @@
 On top of Lightning's CLI: every run gets its own folder
 `<logs_dir>/<experiment>/version_<n>/` (checkpoints, config.yaml, metrics.json and the
 file loggers' output, whatever `trainer.logger` is), a ModelCheckpoint configurable under
-`checkpoint.*`, `num_classes` linked from the DataModule into the model and its net,
-`--ckpt_path best|last` resolved from the run folders (so it works in a new process),
-and after `fit` a test of the best checkpoint and a `metrics.json`.
+`checkpoint.*` on the metric the task declares, `num_classes` from the DataModule into the
+model and its net where they take it (proj.num_classes), `--ckpt_path best|last` resolved
+from the run folders (so it works in a new process), and after `fit` a test of the best
+checkpoint and a `metrics.json`. Any LightningModule and LightningDataModule can be named.
 
 Runs are safe to start side by side and to resume: a run's folder is reserved
 atomically; `fit --ckpt_path` with a checkpoint of this experiment continues in that
@@ -13,6 +14,7 @@ checkpoint's folder; a run that fails before its first step leaves no folder beh
 input errors are printed as one message, without a traceback.
 """
 
+import importlib
 import logging
 import os
 import shutil
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import lightning as L
-from jsonargparse import Namespace
+from jsonargparse import ArgumentParser, Namespace
 from lightning.pytorch.callbacks import (
     Callback,
     EarlyStopping,
@@ -31,7 +33,7 @@ from lightning.pytorch.callbacks import (
     ModelCheckpoint,
     ModelSummary,
 )
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, _InstantiatorFn
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
@@ -42,7 +44,9 @@ from proj.allocator import keep_freed_memory
 from proj.callbacks import (
     ExampleInput,
     LineProgress,
+    MonitorCheck,
     PredictionsCSV,
+    PredictionsFile,
     RNGState,
     RunSummary,
     TensorBoardViews,
@@ -51,6 +55,7 @@ from proj.callbacks import (
 from proj.callbacks.step_hooks import skip_noop_batch_hooks
 from proj.completion import print_completion
 from proj.errors import ConfigError, ProjError, brief
+from proj.num_classes import fill_num_classes
 from proj.parser import (
     PROG,
     ProjArgumentParser,
@@ -66,6 +71,7 @@ from proj.runs import (
     resolve_checkpoint,
     version_of_checkpoint,
 )
+from proj.tasks import ImageClassifier
 from proj.trackers import record_in_trackers
 from proj.trainer import RunTrainer
 
@@ -100,7 +106,10 @@ class ProjCLI(LightningCLI):
                 *callbacks,
             ],
         )
-        kwargs.setdefault("parser_kwargs", {}).setdefault("prog", PROG)
+        parser_kwargs = kwargs.setdefault("parser_kwargs", {})
+        parser_kwargs.setdefault("prog", PROG)
+        for subcommand, text in _CKPT_PATH_EPILOG.items():
+            parser_kwargs.setdefault(subcommand, {}).setdefault("epilog", text)
         super().__init__(
             L.LightningModule,
             L.LightningDataModule,
@@ -142,27 +151,16 @@ class ProjCLI(LightningCLI):
         )
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.add_lightning_class_args(TensorBoardViews, "views")
-        parser.set_defaults(
-            {
-                "checkpoint.monitor": "val/acc",
-                "checkpoint.mode": "max",
-                "checkpoint.save_last": False,  # last.ckpt has a callback of its own
-            }
-        )
+        # checkpoint.monitor unset: the model's declared monitor (see _choose_monitor)
+        parser.set_defaults({"checkpoint.save_last": False})  # last.ckpt has its own callback
+        # A net's num_classes is filled in at instantiation (proj.num_classes); this link
+        # only marks it as not the config's to give, so a net that requires it parses.
         parser.link_arguments(
-            "data.num_classes", "model.init_args.num_classes", apply_on="instantiate"
+            "model.class_path",
+            "model.init_args.net.init_args.num_classes",
+            compute_fn=_filled_at_instantiation,
+            apply_on="parse",
         )
-        parser.link_arguments(
-            "data.num_classes", "model.init_args.net.init_args.num_classes", apply_on="instantiate"
-        )
-
-    def _prepare_subcommand_parser(self, klass: type, subcommand: str, **kwargs: Any):
-        # Private: the one place that knows the subcommand after Lightning has added its
-        # `--ckpt_path`, whose text describes Lightning's in-process `best` and its cloud
-        # keywords. tests/test_help.py fails if this stops being called.
-        parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
-        parser._option_string_actions["--ckpt_path"].help = _CKPT_PATH_HELP[subcommand]
-        return parser
 
     @property
     def _subconfig(self) -> Any:
@@ -238,8 +236,17 @@ class ProjCLI(LightningCLI):
             trainer.callbacks = kept
 
     def instantiate_classes(self) -> None:
+        """Lightning's, with the DataModule built first: its num_classes goes into the
+        model's config (only where the model and its net take it) before the model is built."""
         try:
-            super().instantiate_classes()
+            data = self._build_data()
+            fill_num_classes(self._subconfig.model, data)
+            self._choose_monitor()
+            self._redump_config()
+            config = self.config.clone()
+            # an object passes through jsonargparse's instantiation as it is: built once
+            (config[self.subcommand] if self.subcommand else config).data = data
+            self.config_init = self.parser.instantiate_classes(config)
         except Exception as err:
             # jsonargparse reports a constructor's error inside a union-type error with
             # the whole argument dump; the constructor's own message is the useful line.
@@ -247,16 +254,45 @@ class ProjCLI(LightningCLI):
             if cause is None:
                 raise
             raise cause from None
+        self.datamodule = data
+        self.model = self._get(self.config_init, "model")
+        self.trainer = self.instantiate_trainer()
 
-    def _dump_config(self) -> None:
-        super()._dump_config()
-        # Private, as no public hook runs between Lightning's dump and the instantiation
-        # that records hparams from it: the dump leaves out a net's init_args when
-        # num_classes, a link target, was its only one, and the recording then has nowhere
-        # to put the linked value (fit fails). tests/test_cli.py fails if this is not called.
-        net = self.config_dump.get("model", {}).get("init_args", {}).get("net")
-        if isinstance(net, dict) and "class_path" in net:
-            net.setdefault("init_args", {})
+    def _redump_config(self) -> None:
+        """Lightning records a model's hyperparameters (which checkpoints keep and
+        load_from_checkpoint rebuilds from) from `config_dump`, made once: remake it now
+        that num_classes is in, with the net's too, which a dump leaves out as a link target.
+        Private; tests/test_cli.py's canary checks a checkpoint's hyperparameters."""
+        vars(self).pop("config_dump", None)
+        self._dump_config()
+        net = self._subconfig.model.get("init_args", Namespace()).get("net")
+        net_dump = self.config_dump.get("model", {}).get("init_args", {}).get("net")
+        if isinstance(net_dump, dict) and "num_classes" in (net.get("init_args") or {}):
+            net_dump.setdefault("init_args", {})["num_classes"] = net.init_args.num_classes
+
+    def _build_data(self) -> L.LightningDataModule | None:
+        entry = self._subconfig.get("data")
+        if entry is None:
+            return None
+        parser = ArgumentParser(exit_on_error=False)
+        parser.add_subclass_arguments(L.LightningDataModule, "data", required=False)
+        # Lightning's own instantiator, as the CLI's parser has it: it records the class path
+        # in the DataModule's hyperparameters. Private; tests/test_cli.py's canary checks it.
+        parser.add_instantiator(_InstantiatorFn(cli=self, key="data"), L.LightningDataModule)
+        return parser.instantiate_classes(Namespace(data=entry)).data
+
+    def _choose_monitor(self) -> None:
+        """checkpoint.monitor, when not given: what the model's class declares as its
+        `monitor` (name, mode), else val/loss (min), checked when first logged."""
+        checkpoint = self._subconfig.checkpoint
+        self.monitor_guessed = False
+        if checkpoint.monitor is not None:
+            return
+        module, _, name = self._subconfig.model.class_path.rpartition(".")
+        declared = getattr(getattr(importlib.import_module(module), name), "monitor", None)
+        if declared is None:
+            declared, self.monitor_guessed = ("val/loss", "min"), True
+        checkpoint.monitor, checkpoint.mode = declared
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         config = self._subconfig
@@ -268,11 +304,12 @@ class ProjCLI(LightningCLI):
                 c for c in self.trainer_defaults["callbacks"]
                 if not isinstance(c, LearningRateMonitor)
             ]  # fmt: skip
-        extra = (
-            [PredictionsCSV(top_k=config.top_k)]
-            if self.config.get("subcommand") == "predict"
-            else []
-        )
+        extra: list[Callback] = [MonitorCheck(guessed=self.monitor_guessed)]
+        if self.config.get("subcommand") == "predict":
+            # class names and probabilities are the classifier's; any other task's outputs
+            # are kept as they are
+            classifies = isinstance(self.model, ImageClassifier)
+            extra.append(PredictionsCSV(top_k=config.top_k) if classifies else PredictionsFile())
         callbacks = config.trainer.get("callbacks") or []
         configured = [str(getattr(c, "class_path", c)) for c in callbacks]
         if config.trainer.get("enable_progress_bar") is not False and not any(
@@ -384,17 +421,22 @@ class ProjCLI(LightningCLI):
         self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None)
 
 
-_CKPT_PATH_HELP = {
-    "fit": "Resume from a checkpoint: 'last' (or 'best') of the newest run of this "
-    "experiment on disk, or a file. A checkpoint of this experiment continues in its own "
-    "run folder.",
+# Lightning's own --ckpt_path help describes its in-process `best` and cloud keywords.
+_CKPT_PATH_EPILOG = {
+    "fit": "--ckpt_path resumes from a checkpoint: 'last' (or 'best') of the newest run of "
+    "this experiment on disk, or a file. A checkpoint of this experiment continues in its "
+    "own run folder.",
     **dict.fromkeys(
         ("validate", "test", "predict"),
-        "The weights to use: 'best' (by checkpoint.monitor) or 'last' of the newest run of "
-        "this experiment that has one, found in logs_dir/<experiment>/version_<n>/ by any "
-        "process, or a checkpoint file.",
+        "--ckpt_path names the weights: 'best' (by checkpoint.monitor) or 'last' of the "
+        "newest run of this experiment that has one, found in "
+        "logs_dir/<experiment>/version_<n>/ by any process, or a checkpoint file.",
     ),
 }
+
+
+def _filled_at_instantiation(model_class_path: str) -> None:
+    return None
 
 
 def _get(entry: Any, key: str) -> Any:
@@ -439,14 +481,14 @@ class _Quiet(logging.Filter):
         )
 
 
-logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_Quiet())
+_QUIET = _Quiet()
 
 
 def _launched_rank() -> int:
     """This process's global rank as its launcher (torchrun, SLURM, Lightning) set it."""
     if int(os.environ.get("NODE_RANK", "0")) > 0:
         return 1
-    for variable in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
+    for variable in ("RANK", "LOCAL_RANK", "SLURM_PROCID"):  # Lightning's order
         if variable in os.environ:
             return int(os.environ[variable])
     return 0
@@ -457,6 +499,9 @@ def run(args: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> Pr
     model and datamodule from it, and may give callbacks of their own. A bad input exits
     with one line, as the command does."""
     keep_freed_memory()
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+        _QUIET
+    )  # once: same object
     try:
         with warnings.catch_warnings():
             # scripts pass `args` while their own arguments are in sys.argv: intended here

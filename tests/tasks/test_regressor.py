@@ -79,9 +79,10 @@ def test_course_recipe_from_its_config_writes_weight_and_bias(capsys):
     assert metrics["global_step"] == 1000
 
 
-def test_predict_writes_one_value_per_point():
+def test_predict_writes_its_outputs_stacked_one_value_per_point():
     config = str(REPO / "configs" / "line" / "linear.yaml")
     main(["fit", "--config", config, "--trainer.max_epochs", "5", "--test_after_fit", "false"])
     main(["predict", "--config", config, "--ckpt_path", "last"])
-    lines = Path("logs/line/linear/version_1/predictions.csv").read_text().splitlines()
-    assert lines[0] == "id,prediction" and len(lines) == 31
+    predictions = torch.load("logs/line/linear/version_1/predictions.pt", weights_only=True)
+    assert predictions.shape == (30, 1)  # predict_step's (B, 1) batches, concatenated
+    assert not Path("logs/line/linear/version_1/predictions.csv").exists()

@@ -4,6 +4,8 @@ from proj.callbacks.channels_last import ChannelsLast
 from proj.callbacks.ema import EMA
 from proj.callbacks.example_input import ExampleInput
 from proj.callbacks.initial_weights import InitialWeights
+from proj.callbacks.monitor_check import MonitorCheck
+from proj.callbacks.prediction_file import PredictionsFile
 from proj.callbacks.predictions import PredictionsCSV
 from proj.callbacks.progress import LineProgress, ThrottledRichProgressBar
 from proj.callbacks.rng_state import RNGState
@@ -16,7 +18,9 @@ __all__ = [
     "ExampleInput",
     "InitialWeights",
     "LineProgress",
+    "MonitorCheck",
     "PredictionsCSV",
+    "PredictionsFile",
     "RNGState",
     "RunSummary",
     "TensorBoardViews",

@@ -1,4 +1,4 @@
-"""`predict` writes predictions.csv into its run folder: one row per input, class names."""
+"""`predict` of an ImageClassifier writes predictions.csv: one row per input, class names."""
 
 import csv
 from pathlib import Path
@@ -12,8 +12,8 @@ from proj.errors import ConfigError
 
 
 class PredictionsCSV(BasePredictionWriter):
-    """Rows of `id, target, pred, prob` (plus `pred_k, prob_k` up to `top_k`); for a
-    regressor, `id, prediction`.
+    """Rows of `id, target, pred, prob` (plus `pred_k, prob_k` up to `top_k`), from the
+    `{"probs", "target"}` batches of ImageClassifier.predict_step.
 
     `id` is the image's file for CSV image datasets, else its index in the split; the
     target and predicted classes are written by name. Under DDP each rank writes its
@@ -37,11 +37,6 @@ class PredictionsCSV(BasePredictionWriter):
         filename = "predictions.csv" if world == 1 else f"predictions.rank{rank}.csv"
         self.path = Path(trainer.log_dir or ".") / filename
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if outputs and isinstance(outputs[0], torch.Tensor):  # a regressor: a value per input
-            values = torch.cat([o.flatten() for o in outputs]).tolist()
-            ids = [rank + i * world for i in range(len(values))]
-            _write(self.path, ["id", "prediction"], zip(ids, values, strict=True))
-            return
         probs = torch.cat([o["probs"] for o in outputs]).float().cpu()  # (N, C)
         targets = torch.cat([o["target"] for o in outputs]).cpu()
         names = list(getattr(trainer.datamodule, "class_names", []))

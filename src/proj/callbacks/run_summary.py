@@ -13,7 +13,9 @@ from proj.runs import METRICS_FILE
 
 
 class RunSummary(Callback):
-    """Collects per-epoch validation metrics, the best checkpoint, fit time and test metrics.
+    """Collects per-epoch validation metrics, the best checkpoint, fit time and test metrics,
+    for any LightningModule: whatever it logs under `val/` and `test/`, and the entries its
+    `summary_extras()` returns, if it has one.
 
     The file is rewritten (atomically) after each validation epoch, after `fit` and after
     each `test`, so it holds what the run reached whichever way it ends. Nothing is
@@ -91,12 +93,11 @@ class RunSummary(Callback):
         self.summary["last_checkpoint"] = last or None
         if getattr(pl_module, "skipped_batches", 0):
             self.summary["skipped_batches"] = pl_module.skipped_batches
-        # Models with scalar parameters (the regression line) report them, and the
-        # DataModule's exact answer when it has one.
-        if hasattr(pl_module, "scalar_parameters"):
-            self.summary["parameters"] = pl_module.scalar_parameters()
-        if hasattr(trainer.datamodule, "reference_parameters"):
-            self.summary["reference_parameters"] = trainer.datamodule.reference_parameters()
+        # A task may add entries of its own (the Regressor: its learned line and the
+        # least-squares answer).
+        extras = getattr(pl_module, "summary_extras", None)
+        if callable(extras):
+            self.summary.update(extras())
         self._write(trainer)
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -14,6 +14,7 @@ from torchvision.utils import make_grid
 from proj.data.batch_transforms import denormalize
 from proj.errors import ConfigError
 from proj.plots import confusion_matrix_figure
+from proj.tasks import ImageClassifier
 
 
 class TensorBoardViews(Callback):
@@ -23,7 +24,7 @@ class TensorBoardViews(Callback):
       mean/std so it looks like the data (augmentation included).
     - `graph`: the model graph, traced once on `example_input_array`.
     - `histograms_every_n_epochs`: weight and bias histograms of every parameter (0: off).
-    - `confusion_matrix`: at test time, a confusion-matrix figure and per-class accuracy
+    - `confusion_matrix`: an ImageClassifier's, at test time: a figure and per-class accuracy
       (`test/class_acc/<name>`, also in metrics.json), from the logits `test_step` returns.
     - `hparams`: the run's hyperparameters with its best validation and test metrics in
       TensorBoard's HPARAMS tab, to compare runs side by side.
@@ -125,7 +126,7 @@ class TensorBoardViews(Callback):
             self._best_val = _prefixed(trainer, "val/", "best_")
 
     def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        num_classes = getattr(pl_module, "num_classes", None)
+        num_classes = pl_module.num_classes if isinstance(pl_module, ImageClassifier) else None
         self._confusion = None
         if self.confusion_matrix and num_classes:
             self._confusion = MulticlassConfusionMatrix(num_classes, validate_args=False).to(

@@ -24,7 +24,7 @@ class TorchvisionNet(nn.Module):
 
     input_size = (3, 224, 224)  # (channels, height, width) it is built for
 
-    def __init__(self, arch: str, num_classes: int, weights: str | None = None) -> None:
+    def __init__(self, arch: str, num_classes: int = 1000, weights: str | None = None) -> None:
         super().__init__()
         available = torchvision.models.list_models(module=torchvision.models)
         if arch not in available:

@@ -1,6 +1,6 @@
 """The one LightningModule for image classification: any net, any optimizer, one step."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
@@ -30,7 +30,8 @@ class ImageClassifier(L.LightningModule):
 
     Args:
         net: Any nn.Module mapping a batch of images to (batch, num_classes) logits.
-        num_classes: Linked from the DataModule by the CLI; not written in configs.
+        num_classes: The CLI fills it from the DataModule's num_classes (and gives the same
+            number to the net); give it only for a DataModule that has none.
         optimizer: Any torch.optim class with its arguments (None: AdamW with defaults).
         lr_scheduler: Any torch.optim.lr_scheduler class (None: a constant learning rate).
         label_smoothing: Cross-entropy label smoothing, 0 for none.
@@ -45,10 +46,12 @@ class ImageClassifier(L.LightningModule):
             {backbone.: 0.1, backbone.0.: 0.01}; the longest prefix wins.
     """
 
+    monitor: ClassVar[tuple[str, str]] = ("val/acc", "max")  # the CLI's best checkpoint
+
     def __init__(
         self,
         net: nn.Module,
-        num_classes: int,
+        num_classes: int | None = None,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
         label_smoothing: float = 0.0,
@@ -59,6 +62,8 @@ class ImageClassifier(L.LightningModule):
         lr_mults: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
+        if num_classes is None or num_classes < 1:
+            raise ConfigError(f"model.num_classes: must be a positive number, got {num_classes}")
         # Under LightningCLI this records the net's config (class path and primitives). A net
         # built in Python is dropped: pickling a module breaks weights_only=True loading.
         self.save_hyperparameters()

@@ -1,6 +1,6 @@
 """Regression with mean squared error, logging the model's scalar parameters as it learns."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
@@ -18,6 +18,8 @@ class Regressor(L.LightningModule):
     `param/<name>`, and compared with the DataModule's `reference_parameters()` (e.g. the
     least-squares answer) when training ends.
     """
+
+    monitor: ClassVar[tuple[str, str]] = ("val/mse", "min")  # the CLI's best checkpoint
 
     def __init__(
         self,
@@ -70,10 +72,22 @@ class Regressor(L.LightningModule):
         make_optimizer = self.optimizer or torch.optim.SGD
         return make_optimizer(self.parameters())
 
+    def _reference_parameters(self) -> dict[str, float]:
+        datamodule = self._trainer and self.trainer.datamodule
+        reference_fn = getattr(datamodule, "reference_parameters", None)
+        return reference_fn() if reference_fn else {}
+
+    def summary_extras(self) -> dict[str, dict[str, float]]:
+        """For metrics.json (proj.callbacks.RunSummary): the learned scalar parameters, and
+        the DataModule's exact answer when it has one."""
+        extras = {"parameters": self.scalar_parameters()}
+        if reference := self._reference_parameters():
+            extras["reference_parameters"] = reference
+        return extras
+
     def on_fit_end(self) -> None:
         learned = self.scalar_parameters()
-        reference_fn = getattr(self.trainer.datamodule, "reference_parameters", None)
-        reference = reference_fn() if reference_fn else {}
+        reference = self._reference_parameters()
         lines = [f"{'parameter':<10} {'learned':>10} {'least squares':>14}"]
         for name, value in learned.items():
             ref = f"{reference[name]:>14.4f}" if name in reference else f"{'-':>14}"
