@@ -69,7 +69,7 @@ MODELS = {
     "mlp": {
         "config": "fashion_mnist/mlp.yaml",
         "batch": 64,
-        "net": "proj.models.NeuralNetwork",
+        "net": "proj.course.NeuralNetwork",
         "net_args": {"dropout": 0.0},
         "optimizer": "torch.optim.SGD",
         "optimizer_args": {"lr": 0.01, "weight_decay": 0.0},
@@ -89,7 +89,7 @@ MODELS = {
     "cifar2_net": {
         "config": "cifar2/net.yaml",
         "batch": 64,
-        "net": "proj.models.Net",
+        "net": "proj.course.Net",
         "net_args": {},
         "optimizer": "torch.optim.SGD",
         "optimizer_args": {"lr": 0.01, "weight_decay": 0.0},

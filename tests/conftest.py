@@ -1,6 +1,9 @@
-"""Shared fixtures: tiny Fashion-MNIST written in the real IDX format, isolated folders."""
+"""Shared fixtures: tiny Fashion-MNIST written in the real IDX format, isolated folders,
+and the contract that finds any DataModule's tiny data."""
 
+import importlib
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -133,3 +136,18 @@ def tiny_csv_args(root: Path) -> list[str]:
         "--data.init_args.test_fraction", "0.2",
         "--data.init_args.class_names", "[cat, dog]",
     ]  # fmt: skip
+
+
+TinyData = Callable[[Path], list[str]]  # a folder to write into -> CLI overrides for it
+
+
+def tiny_data_for(class_path: str, folder: Path) -> list[str]:
+    """CLI overrides that point a config's DataModule at tiny data in its real on-disk
+    format, written into `folder`. Each DataModule's test module provides its own as
+    `TINY_DATA = {class_path: writer}`; a new dataset adds an entry there, nothing here."""
+    for path in sorted(REPO.glob("tests/**/test_*.py")):
+        module = importlib.import_module(".".join(path.relative_to(REPO).with_suffix("").parts))
+        writer = getattr(module, "TINY_DATA", {}).get(class_path)
+        if writer is not None:
+            return writer(folder)
+    pytest.fail(f"no tiny data for {class_path}: give its test module a TINY_DATA entry")

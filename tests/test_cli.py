@@ -201,6 +201,6 @@ def test_a_net_given_by_class_path_alone_records_its_linked_num_classes(tmp_path
         ["fit", "--config", config, *tiny_cifar_args(data), *QUIET, "--trainer.fast_dev_run", "1"]
     )
     assert cli.model.hparams["net"] == {
-        "class_path": "proj.models.Net",
+        "class_path": "proj.course.Net",
         "init_args": {"num_classes": 2},
     }

@@ -7,17 +7,7 @@ import pytest
 import yaml
 
 from proj.cli import ProjCLI, main
-from tests.conftest import (
-    CNN,
-    MLP,
-    REPO,
-    tiny_cifar_args,
-    tiny_csv_args,
-    tiny_data_args,
-    write_cifar10,
-    write_fashion_mnist,
-    write_image_folder,
-)
+from tests.conftest import CNN, MLP, REPO, tiny_data_for
 from tests.helpers import tensorboard_tags
 
 FRAGMENT_FOLDERS = ("trainer", "debug", "logger")  # stacked on a dataset config as more --configs
@@ -34,19 +24,7 @@ FAST = REPO / "configs" / "fashion_mnist" / "fast.yaml"
 def _data_args(config: str | Path, tmp_path: Path) -> list[str]:
     """Tiny data in the format the config's DataModule reads."""
     data_class = yaml.safe_load(Path(config).read_text())["data"]["class_path"]
-    if data_class == "proj.data.FashionMNISTDataModule":
-        return tiny_data_args(write_fashion_mnist(tmp_path / "data"))
-    if data_class in ("proj.data.CIFAR10DataModule", "proj.data.CIFAR2DataModule"):
-        return tiny_cifar_args(write_cifar10(tmp_path / "data"))
-    if data_class == "proj.data.CSVImageDataModule":
-        return tiny_csv_args(write_image_folder(tmp_path / "catdog"))
-    if data_class == "proj.data.LineDataModule":
-        return []  # synthetic: made in memory
-    pytest.fail(f"{config}: no tiny data for {data_class}; add a writer for it in the tests")
-
-
-def test_the_configs_folder_is_not_empty():
-    assert len(CONFIGS) >= 15
+    return tiny_data_for(data_class, tmp_path)
 
 
 @pytest.mark.slow
@@ -55,17 +33,6 @@ def test_config_runs_one_fast_dev_run_step(config, tmp_path, capsys):
     args = ["--config", str(config), *_data_args(config, tmp_path)]
     main(["fit", *args, "--trainer.fast_dev_run", "1", "--trainer.enable_progress_bar", "false"])
     assert "test/" in capsys.readouterr().out  # the after-fit test ran
-
-
-def test_every_trainer_fragment_is_tested():
-    assert {p.stem for p in FRAGMENTS} == {
-        "cpu",
-        "gpu",
-        "ddp",
-        "ddp_multinode",
-        "bf16_mixed",
-        "fp16_mixed",
-    }
 
 
 @pytest.mark.parametrize("fragment", FRAGMENTS, ids=lambda p: p.stem)
@@ -119,15 +86,6 @@ def _debug_fit(tmp_path, fragment: str, *extra: str) -> Path:
     main(["fit", *args, "--trainer.enable_progress_bar", "false", *extra])
     runs = list(Path("logs/fashion_mnist/mlp").glob("version_*"))
     return runs[0] if runs else Path("nowhere")
-
-
-def test_every_debug_fragment_is_tested():
-    assert {p.stem for p in DEBUG.glob("*.yaml")} == {
-        "fast_dev_run",
-        "overfit",
-        "limit",
-        "profiler",
-    }
 
 
 def test_debug_fast_dev_run_writes_nothing(tmp_path):

@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from proj.cli import main
+from proj.course import NeuralNetwork
 from proj.data import CSVImageDataModule
 from proj.data.csv_images import IMAGENET_MEAN_STD
 from proj.export import deployable, real_inputs
-from proj.models import NeuralNetwork
 from proj.tasks import ImageClassifier
 from tests.conftest import QUIET, REPO, tiny_data_args, write_image_folder
 

@@ -15,8 +15,8 @@ import torchvision
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from proj.cli import main
+from proj.course import NeuralNetwork
 from proj.data import FashionMNISTDataModule
-from proj.models import NeuralNetwork
 from proj.runs import reserve_version
 from proj.tasks import ImageClassifier
 from tests.conftest import MLP, QUIET, REPO, fit_tiny, tiny_data_args

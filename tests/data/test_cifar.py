@@ -7,7 +7,13 @@ import torchvision
 
 from proj.data import CIFAR2DataModule, CIFAR10DataModule
 from proj.data.cifar import CIFARFormatError, read_cifar_batch
-from tests.conftest import write_cifar10
+from tests.conftest import tiny_cifar_args, write_cifar10
+
+# the config tests' tiny data for these DataModules (tests/conftest.py: tiny_data_for)
+TINY_DATA = dict.fromkeys(
+    ("proj.data.CIFAR10DataModule", "proj.data.CIFAR2DataModule"),
+    lambda folder: tiny_cifar_args(write_cifar10(folder / "data")),
+)
 
 
 @pytest.fixture

@@ -18,6 +18,14 @@ from tests.conftest import QUIET, REPO, tiny_csv_args, write_image_folder
 NAMES = ("cat", "dog")
 
 
+# the config tests' tiny data for this DataModule (tests/conftest.py: tiny_data_for)
+TINY_DATA = {
+    "proj.data.CSVImageDataModule": lambda folder: tiny_csv_args(
+        write_image_folder(folder / "catdog")
+    )
+}
+
+
 @pytest.fixture
 def folder(tmp_path) -> Path:
     return write_image_folder(tmp_path / "catdog")

@@ -8,7 +8,14 @@ import torchvision
 from proj.data import FashionMNISTDataModule, fashion_mnist
 from proj.data.fashion_mnist import FILES
 from proj.data.idx import IDXFormatError
-from tests.conftest import write_fashion_mnist
+from tests.conftest import tiny_data_args, write_fashion_mnist
+
+# the config tests' tiny data for this DataModule (tests/conftest.py: tiny_data_for)
+TINY_DATA = {
+    "proj.data.FashionMNISTDataModule": lambda folder: tiny_data_args(
+        write_fashion_mnist(folder / "data")
+    )
+}
 
 
 def _prepared(data_dir, **kwargs) -> FashionMNISTDataModule:

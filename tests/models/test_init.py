@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from proj.models import NetBatchNorm, course_init_weights, initialize
+from proj.course import NetBatchNorm
+from proj.models import course_init_weights, initialize
 from proj.models.init import SCHEMES
 
 

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from proj.cli import main
-from proj.data import LineDataModule
-from proj.models import LinearModel
+from proj.course import LinearModel, LineDataModule
 from proj.tasks import Regressor
 from tests.conftest import REPO
 

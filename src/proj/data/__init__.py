@@ -5,7 +5,6 @@ from proj.data.csv_dataset import CSVImageDataset
 from proj.data.csv_images import CSVImageDataModule
 from proj.data.fashion_mnist import FashionMNISTDataModule
 from proj.data.image_datamodule import ImageDataModule
-from proj.data.line import LineDataModule
 from proj.data.tensor_datamodule import TensorImageDataModule
 
 __all__ = [
@@ -15,6 +14,5 @@ __all__ = [
     "CSVImageDataset",
     "FashionMNISTDataModule",
     "ImageDataModule",
-    "LineDataModule",
     "TensorImageDataModule",
 ]

@@ -5,11 +5,9 @@ import torch
 import torchvision
 from torch import nn
 
-from proj.models import (
-    CLASSIFIERS,
+from proj.course import (
     CustomLayer,
     CustomModel,
-    FashionCNN,
     LeNet,
     LinearModel,
     MyCNN,
@@ -24,6 +22,7 @@ from proj.models import (
     ResNet34,
     SequentialNet,
 )
+from proj.models import FashionCNN
 
 
 def conv(cin: int, cout: int, k: int, bias: bool = True) -> int:
@@ -137,27 +136,3 @@ def test_linear_model_computes_a_line():
         model.bias.fill_(3.0)
     assert model(torch.tensor([[1.0], [-4.0]])).flatten().tolist() == [5.0, -5.0]
     assert [name for name, _ in model.named_parameters()] == ["weight", "bias"]
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.slow) if CLASSIFIERS[name].input_size[1] >= 224
-        else name
-        for name in sorted(CLASSIFIERS)
-    ],
-)  # fmt: skip
-def test_every_classifier_keeps_the_zoo_contract(name):
-    """A zoo classifier declares the input it is built for, `num_classes` sets the logits'
-    width, and every parameter gets a finite gradient."""
-    cls = CLASSIFIERS[name]
-    torch.manual_seed(0)
-    net = cls(num_classes=4)
-    logits = net(torch.randn(2, *cls.input_size))
-    assert logits.shape == (2, 4)
-    logits.logsumexp(dim=1).sum().backward()
-    assert all(p.grad is not None and p.grad.isfinite().all() for p in net.parameters())
-
-
-def test_the_zoo_lists_every_course_classifier():
-    assert len(CLASSIFIERS) == 13
