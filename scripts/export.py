@@ -16,16 +16,16 @@ extra.
 import sys
 from pathlib import Path
 
-import lightning as L
 import torch
 
 import proj.data
 import proj.tasks  # noqa: F401
+from proj.errors import ProjError
 from proj.export import (
-    deployable,
     export_onnx,
     export_pt2,
     export_torchscript,
+    load_deployable,
     real_inputs,
     write_model_card,
 )
@@ -51,11 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint = resolved_checkpoint(parser, args)
     print(f"checkpoint: {checkpoint}")
 
-    module = L.LightningModule.load_from_checkpoint(checkpoint, map_location="cpu")
-    datamodule = L.LightningDataModule.load_from_checkpoint(checkpoint)
-    datamodule.setup("test")  # before reading its normalisation: CSV datasets learn it here
-    module.eval()
-    model = deployable(module, datamodule)
+    try:
+        module, datamodule, model = load_deployable(checkpoint)
+    except ProjError as err:
+        print(f"error: {checkpoint}: {err}", file=sys.stderr)
+        return 1
     pairs = real_inputs(datamodule, args.batches)
     out = args.out or checkpoint.parent.parent / "export"
     out.mkdir(parents=True, exist_ok=True)

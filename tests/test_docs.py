@@ -15,6 +15,9 @@ from tests.conftest import REPO
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 FENCE = re.compile(r"```bash\n(.*?)```", re.S)
+EXTENDING = REPO / "docs" / "extending.md"  # its code runs for real, outside the repository
+# a python or yaml block that starts with `# <path>` is a file the reader writes
+FILE_BLOCK = re.compile(r"```(?:python|yaml)\n# ([\w/.]+)\n(.*?)```", re.S)
 
 
 def shell_lines(page: Path) -> list[str]:
@@ -66,7 +69,8 @@ def test_the_readme_is_one_screen_of_a_product():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+# docs/extending.md's lines need its own files: test_extending_recipes_run_as_written runs them
+@pytest.mark.parametrize("page", [p for p in PAGES if p != EXTENDING], ids=lambda p: p.name)
 def test_each_shell_line_names_what_exists(page, tmp_path, capsys):
     """The page's lines in order, in one folder, as a user pastes them."""
     for name in ("configs", "scripts"):
@@ -106,3 +110,51 @@ def _check_proj(args: list[str], capsys, where: str) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main([*args, *extra])
     assert exit_info.value.code == 0, f"{where}\n{capsys.readouterr().err}"
+
+
+@pytest.mark.slow
+def test_extending_recipes_run_as_written(tmp_path):
+    """docs/extending.md from a folder outside the repository: its files written, its
+    commands run in new processes in order (fit, then test --ckpt_path best, ...), with
+    tiny Fashion-MNIST in data/ where the DataModule looks first."""
+    from tests.conftest import write_fashion_mnist
+
+    text = EXTENDING.read_text()
+    for path, code in FILE_BLOCK.findall(text):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(code)
+    write_fashion_mnist(tmp_path / "data", num_train=5320)  # the default val_size is 5000
+    commands = shell_lines(EXTENDING)
+    ran = [line for line in commands if " -m proj " in line]
+    assert {line.split()[4] for line in ran} >= {"fit", "test", "predict"}
+    for line in ran:
+        done = _run_as_user(line, tmp_path)
+        assert done.returncode == 0, f"{line}\n{done.stderr[-3000:]}"
+        assert "Traceback" not in done.stderr, line
+
+    import torch
+
+    runs = tmp_path / "logs" / "my"
+    codes = torch.load(runs / "autoencoder" / "version_2" / "predictions.pt", weights_only=True)
+    assert codes.shape == (120, 16)  # predict_step's (B, code), stacked over the test split
+    import json
+
+    fit = json.loads((runs / "autoencoder" / "version_0" / "metrics.json").read_text())
+    assert fit["monitor"] == "val/mse" and "test/mse" in fit["test"]
+    assert fit["best_checkpoint"].endswith(".ckpt")
+    bars = json.loads((runs / "bars" / "version_1" / "metrics.json").read_text())
+    assert "test/acc" in bars["test"]  # tested in a new process from the best checkpoint
+
+    missing = _run_as_user(
+        "PYTHONPATH=. python -m proj fit --config my/bars.yaml --model.num_classes null", tmp_path
+    )
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    expected = "model.num_classes: not given, and data mypkg.bars.BarsDataModule has no num_classes"
+    assert expected in text and expected in missing.stderr
+
+
+def _run_as_user(line: str, folder: Path) -> subprocess.CompletedProcess:
+    command = line.replace("PYTHONPATH=. python ", f"PYTHONPATH=. {shlex.quote(sys.executable)} ")
+    return subprocess.run(
+        command, shell=True, cwd=folder, capture_output=True, text=True, timeout=300
+    )

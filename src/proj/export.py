@@ -18,6 +18,8 @@ import torch
 from torch import nn
 
 from proj.data.batch_transforms import denormalize
+from proj.errors import ConfigError
+from proj.tasks import ImageClassifier
 from proj.tasks.tta import TTA, tta_averaged
 
 
@@ -48,9 +50,26 @@ def normalization(datamodule: L.LightningDataModule) -> tuple[tuple[float, ...],
     return getattr(datamodule, "normalization", None) or ((0.0,), (1.0,))
 
 
+def load_deployable(
+    checkpoint: str | Path,
+) -> tuple[L.LightningModule, L.LightningDataModule, NormalizedNet]:
+    """(module, set-up DataModule, deployable net) of an image classifier's checkpoint: what
+    scripts/export.py and `proj serve --ckpt_path` both start from."""
+    module = L.LightningModule.load_from_checkpoint(checkpoint, map_location="cpu").eval()
+    datamodule = L.LightningDataModule.load_from_checkpoint(checkpoint)
+    datamodule.setup("test")  # CSV datasets learn their normalisation here
+    return module, datamodule, deployable(module, datamodule)
+
+
 def deployable(module: L.LightningModule, datamodule: L.LightningDataModule) -> NormalizedNet:
     """The module's net with its evaluation as the DataModule (set up: CSV datasets learn
     their normalisation in setup) feeds it."""
+    if not isinstance(module, ImageClassifier):
+        cls = type(module)
+        raise ConfigError(
+            f"{cls.__module__}.{cls.__qualname__} is not a proj.tasks.ImageClassifier: export "
+            "and serve take an image classifier (a net from images to class logits)"
+        )
     mean, std = normalization(datamodule)
     return NormalizedNet(module.net, mean, std, tta=getattr(module, "tta", ())).eval()
 

@@ -62,19 +62,15 @@ def from_export(folder: str | Path) -> Predictor:
 
 def from_checkpoint(checkpoint: str | Path) -> Predictor:
     """A Lightning checkpoint: module and DataModule rebuilt from it, evaluated as `predict`."""
-    import lightning as L
     import torch
 
     import proj.data
     import proj.tasks  # noqa: F401  (the checkpoint names their classes)
-    from proj.export import deployable, normalization
+    from proj.export import load_deployable, normalization
 
     torch.set_num_threads(MODEL_THREADS)
     checkpoint = Path(checkpoint)
-    module = L.LightningModule.load_from_checkpoint(checkpoint, map_location="cpu").eval()
-    datamodule = L.LightningDataModule.load_from_checkpoint(checkpoint)
-    datamodule.setup("test")  # CSV datasets learn their normalisation here
-    net = deployable(module, datamodule)
+    _, datamodule, net = load_deployable(checkpoint)
     example, _ = next(iter(datamodule.test_dataloader()))
     images = datamodule.on_after_batch_transfer(example[:1], 0)  # (1, C, H, W) as the net sees
     mean, std = normalization(datamodule)
