@@ -9,8 +9,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup setup-dev data browser postgres train test test-fast serve lint format
 
-# Training needs only the package; the tests add the dev extras (pytest, ruff, and the
-# ONNX and Optuna extras the tests cover).
+# Training needs only the package; the tests add the dev extras: pytest, ruff, and the
+# export (ONNX), sweep (Optuna, psycopg), serve (Starlette, uvicorn), serve-test (httpx,
+# Playwright) and track (MLflow, W&B) extras the tests cover.
 setup: $(VENV)/.installed data
 setup-dev: $(VENV)/.installed-dev data
 

@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import sys
+import traceback
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -238,6 +239,7 @@ class ProjCLI(LightningCLI):
     def instantiate_classes(self) -> None:
         """Lightning's, with the DataModule built first: its num_classes goes into the
         model's config (only where the model and its net take it) before the model is built."""
+        failure = None
         try:
             data = self._build_data()
             fill_num_classes(self._subconfig.model, data)
@@ -249,11 +251,11 @@ class ProjCLI(LightningCLI):
             self.config_init = self.parser.instantiate_classes(config)
         except Exception as err:
             # jsonargparse reports a constructor's error inside a union-type error with
-            # the whole argument dump; the constructor's own message is the useful line.
-            cause = _input_error(err)
-            if cause is None:
-                raise
-            raise cause from None
+            # the whole argument dump: an input error becomes its own one line; a bug (in
+            # the user's net, say) is raised as itself, its traceback down to their line
+            failure = _input_error(err) or _innermost(err)
+        if failure is not None:
+            raise failure  # outside the except block: no chain back to jsonargparse's report
         self.datamodule = data
         self.model = self._get(self.config_init, "model")
         self.trainer = self.instantiate_trainer()
@@ -455,8 +457,10 @@ def _is_class(config: Any, cls: type) -> bool:
 def _input_error(err: BaseException) -> ProjError | None:
     """The error in `err`'s chain that is about the input, as a ProjError; None if none is.
 
-    proj's own checks raise ProjErrors; a ValueError or TypeError that a library's
-    constructor raised (torchvision, torch) is about the value it was given too.
+    proj's own checks raise ProjErrors; a ValueError or TypeError that an installed
+    library's constructor raised (torch's AdamW on lr=-1) is about the value it was given
+    too. One raised in the user's own code (their net's constructor) is a bug there: None,
+    so its traceback, with their file and line, is shown.
     """
     chain = []
     while err is not None and err not in chain:
@@ -466,9 +470,26 @@ def _input_error(err: BaseException) -> ProjError | None:
         if isinstance(cause, ProjError):
             return cause
     innermost = chain[-1]
-    if len(chain) > 1 and isinstance(innermost, (ValueError, TypeError)):
-        return ConfigError(brief(innermost))
-    return None
+    library_rejected = isinstance(innermost, ValueError | TypeError) and _raised_in_a_library(
+        innermost
+    )
+    return ConfigError(brief(innermost)) if len(chain) > 1 and library_rejected else None
+
+
+def _innermost(err: BaseException) -> BaseException:
+    seen = [err]
+    while (inner := err.__cause__ or err.__context__) is not None and inner not in seen:
+        seen.append(inner)
+        err = inner
+    return err
+
+
+def _raised_in_a_library(err: BaseException) -> bool:
+    """Whether the frame that raised `err` is in an installed package (site-packages)."""
+    frames = traceback.extract_tb(err.__traceback__)
+    return bool(frames) and any(
+        part in ("site-packages", "dist-packages") for part in Path(frames[-1].filename).parts
+    )
 
 
 class _Quiet(logging.Filter):
@@ -510,8 +531,8 @@ def run(args: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> Pr
     except BaseException as err:
         if ProjCLI.current is not None:
             ProjCLI.current.discard_unstarted_run()
-        if not isinstance(err, ProjError):
-            raise
+        if not isinstance(err, ProjError) or os.environ.get("PROJ_DEBUG") == "1":
+            raise  # PROJ_DEBUG=1: the whole chain of any error
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
 

@@ -1,7 +1,7 @@
 """Run folders: naming experiments, finding a run's checkpoints, writing its metrics.
 
-One run is one folder, `<logs_dir>/<experiment>/version_<n>/`, made by the
-TensorBoardLogger. Lightning can only resolve `best`/`last` in the process that ran
+One run is one folder, `<logs_dir>/<experiment>/version_<n>/`, reserved by the CLI
+(`reserve_version`) whatever the loggers. Lightning can only resolve `best`/`last` in the process that ran
 `fit` (Lightning #17312); here they are resolved from the folders on disk.
 """
 

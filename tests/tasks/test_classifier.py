@@ -5,8 +5,9 @@ import pytest
 import torch
 from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau, StepLR
 
+from proj.course import NeuralNetwork
 from proj.data import FashionMNISTDataModule
-from proj.models import FashionCNN, NeuralNetwork
+from proj.models import FashionCNN
 from proj.tasks import ImageClassifier
 from proj.tasks.tta import SHIFTS, shifted
 

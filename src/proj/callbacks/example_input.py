@@ -16,11 +16,14 @@ class ExampleInput(Callback):
     course's torchsummary table) and TensorBoardViews can draw the graph. It is a batch
     as the DataLoader yields it (e.g. uint8): Lightning passes it through the DataModule's
     batch transforms, so a resize on the device shows in the shapes. Reading the batch
-    leaves the random state untouched: a run trains the same with or without this.
+    leaves the random state untouched: a run trains the same with or without this. A module
+    with no `forward` of its own (a task that only defines its steps) gets none.
     """
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if stage != "fit" or pl_module.example_input_array is not None:
+            return
+        if not is_overridden("forward", pl_module, L.LightningModule):
             return
         datamodule = trainer.datamodule
         if datamodule is None:
