@@ -14,8 +14,6 @@ Groups and their ways:
       proj       `python -m proj fit` with the shipped defaults: TensorBoard logger and
                  views, checkpointing, progress, training metrics
       proj_no_*  proj with one of its per-step optimisations switched off (MLP)
-      raw_default_allocator  the raw loop without `proj.allocator.keep_freed_memory`,
-                 which every other way runs with, as `proj fit` does (CNN)
       per_sample a plain loop over torchvision's FashionMNIST + ToTensor + Normalize +
                  DataLoader (MLP, full runs only)
   folder  one epoch over `--photos` JPEGs of photo content (500x375, quality 90) that the
@@ -31,7 +29,6 @@ Groups and their ways:
 Ratios: mlp_overhead_ratio = proj / raw, likewise cnn_ and cifar2_net_overhead_ratio;
 mlp_lightning_ratio = lightning / raw; mlp_proj_over_lightning = proj / lightning;
 mlp_no_<optimisation>_ratio = proj with it off / proj (above 1: it pays);
-cnn_allocator_speedup = the raw loop on glibc's default allocator settings / with proj's;
 folder_speedup = baseline / proj's first epoch, folder_later_speedup = baseline / a later
 one. `--quick` times the steady state of the first batches (from step 60 to the model's
 `quick_steps`, the same window for every way) and scales it to an epoch. CIFAR-10 is read
@@ -58,9 +55,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch import nn
 
-from proj.allocator import keep_freed_memory
 from proj.precision import cpu_flags
-from proj.script_args import ScriptParser
 
 REPO = Path(__file__).resolve().parents[1]
 DEVICE = "cpu"  # --device; a worker process sets it before timing
@@ -402,13 +397,6 @@ FOLDER_WAYS = {
 }
 
 
-def _dispatch_every_hook() -> None:
-    """Every callback hook dispatched, as Lightning does by default."""
-    import proj.cli
-
-    proj.cli.skip_noop_batch_hooks = lambda callbacks: None
-
-
 def _torchmetrics_training_metrics() -> None:
     """Training loss and accuracy through self.log and a torchmetrics metric every step."""
     from torchmetrics.classification import MulticlassAccuracy
@@ -428,7 +416,6 @@ def _torchmetrics_training_metrics() -> None:
 
 # Each of proj's per-step optimisations switched off in turn (`proj_<name>` ways, MLP only).
 OPTIMISATIONS_OFF = {
-    "no_hook_skipping": _dispatch_every_hook,
     "no_summed_metrics": _torchmetrics_training_metrics,
 }
 WAYS = {
@@ -436,7 +423,6 @@ WAYS = {
     "lightning": time_lightning,
     "proj": time_proj,
     "per_sample": time_per_sample,
-    "raw_default_allocator": time_raw,
     **{f"proj_{name}": time_proj for name in OPTIMISATIONS_OFF},
 }
 
@@ -445,8 +431,6 @@ def worker(way: str, model: str, data_dir: str, limit: int | None) -> None:
     if model == "folder":
         print(json.dumps(FOLDER_WAYS[way](Path(data_dir))))
         return
-    if way != "raw_default_allocator":
-        keep_freed_memory()  # as `proj fit` does: every way on the same allocator settings
     if way.startswith("proj_"):
         OPTIMISATIONS_OFF[way.removeprefix("proj_")]()
     # After step 50, the first that logs: Lightning's first `self.log` pays a one-time ~0.25 s
@@ -474,7 +458,7 @@ def write_standin_cifar10(data_dir: Path, per_file: int = 10_000) -> None:
 
 GROUPS = {  # the ways timed in each pair, per model
     "mlp": ["raw", "lightning", "proj", *(f"proj_{name}" for name in OPTIMISATIONS_OFF)],
-    "cnn": ["raw", "proj", "raw_default_allocator"],
+    "cnn": ["raw", "proj"],
     "cifar2_net": ["raw", "proj"],
     "folder": list(FOLDER_WAYS),
 }
@@ -483,7 +467,6 @@ RATIOS = {  # name: (numerator, denominator), each a `<group>_<way>` time of the
     "mlp_lightning_ratio": ("mlp_lightning", "mlp_raw"),
     "mlp_proj_over_lightning": ("mlp_proj", "mlp_lightning"),
     "cnn_overhead_ratio": ("cnn_proj", "cnn_raw"),
-    "cnn_allocator_speedup": ("cnn_raw_default_allocator", "cnn_raw"),
     "cifar2_net_overhead_ratio": ("cifar2_net_proj", "cifar2_net_raw"),
     "inmemory_speedup": ("mlp_per_sample", "mlp_proj"),
     "folder_speedup": ("folder_baseline", "folder_proj"),
@@ -494,7 +477,7 @@ RATIOS = {  # name: (numerator, denominator), each a `<group>_<way>` time of the
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="steady-state windows (< 10 min)")
     parser.add_argument("--pairs", type=int, default=5, help="rounds of fresh processes")
     parser.add_argument("--groups", nargs="+", choices=list(GROUPS), default=list(GROUPS))

@@ -6,6 +6,7 @@ Builds the config's `data` section only (no model, no training) and reads raw ba
 before any normalisation; prints the numbers to paste under the data's `normalize`.
 """
 
+import argparse
 import sys
 
 import yaml
@@ -13,7 +14,6 @@ from jsonargparse import ArgumentParser
 from lightning import LightningDataModule
 
 from proj.data.stats import channel_mean_std
-from proj.script_args import ScriptParser
 
 
 def load_datamodule(config_path: str) -> LightningDataModule:
@@ -27,7 +27,7 @@ def load_datamodule(config_path: str) -> LightningDataModule:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cli = ScriptParser(description=__doc__.splitlines()[0])
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("--config", required=True, help="a config file with a data section")
     args = cli.parse_args(argv)
     datamodule = load_datamodule(args.config)

@@ -13,6 +13,7 @@ PyTorch's logits printed; above `--tolerance` the script fails. ONNX needs the `
 extra.
 """
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -29,14 +30,12 @@ from proj.export import (
     real_inputs,
     write_model_card,
 )
-from proj.script_args import ScriptParser, resolved_checkpoint
+from proj.script_args import resolved_checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ScriptParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--ckpt_path", old=["--ckpt"], required=True, help="checkpoint file, or best / last"
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ckpt_path", required=True, help="checkpoint file, or best / last")
     parser.add_argument("--config", action="append", default=[], help="names the experiment")
     parser.add_argument("--experiment", help="instead of --config: fashion_mnist/mlp, ...")
     parser.add_argument("--logs_dir", default="logs")

@@ -16,6 +16,7 @@ Without a GPU it runs the same three parts on the CPU (`--device cpu`, which the
 use with a few steps), so the script is known to work before a GPU is lent.
 """
 
+import argparse
 import json
 import subprocess
 import sys
@@ -25,8 +26,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-
-from proj.script_args import ScriptParser
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = {
@@ -127,7 +126,7 @@ def _run(command: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = "cuda" if torch.cuda.is_available() else "cpu"
     parser.add_argument("--device", choices=["cuda", "cpu"], default=default)
     parser.add_argument("--json", type=Path, default=Path("gpu_check.json"))

@@ -8,18 +8,18 @@ Each fold is an ordinary run under `logs/<experiment>-kfold/`; the summary is wr
 `kfold.json` there (or `--json FILE`).
 """
 
+import argparse
 import sys
 from pathlib import Path
 
 from proj.cli import main as proj
 from proj.repeated_runs import config_args, report, run_metrics, split_argv
 from proj.runs import experiment_name, newest_metrics
-from proj.script_args import ScriptParser
 
 
 def main(argv: list[str] | None = None) -> int:
     own, overrides = split_argv(sys.argv[1:] if argv is None else argv)
-    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", action="append", required=True, help="repeatable")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--logs_dir", default="logs")

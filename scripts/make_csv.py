@@ -8,11 +8,10 @@ common cats-vs-dogs download). Paths in the CSV are relative to the root, which 
     python scripts/make_csv.py data/catdog/images data/catdog/labels.csv
 """
 
+import argparse
 import csv
 import sys
 from pathlib import Path
-
-from proj.script_args import ScriptParser
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -37,7 +36,7 @@ def find_images(root: Path) -> tuple[list[tuple[str, str]], str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="folder of images (the DataModule's image_dir)")
     parser.add_argument("csv", type=Path, help="the CSV file to write")
     parser.add_argument("--class_names", nargs="+", help="class order (default: sorted names)")

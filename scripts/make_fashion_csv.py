@@ -9,6 +9,7 @@ Fashion-MNIST DataModule finds it): by default Sneaker (label 0) vs Ankle boot
     python -m proj fit --config configs/catdog/cnn.yaml
 """
 
+import argparse
 import csv
 import sys
 from pathlib import Path
@@ -16,11 +17,10 @@ from pathlib import Path
 from PIL import Image
 
 from proj.data import FashionMNISTDataModule
-from proj.script_args import ScriptParser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("data/fashion_pair"))
     parser.add_argument("--data_dir", default="data", help="where Fashion-MNIST is (or goes)")
     parser.add_argument("--classes", type=int, nargs=2, default=[7, 9], help="Fashion-MNIST labels")

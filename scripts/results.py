@@ -14,6 +14,7 @@ set as the median over its seeds (with how many reached it, when not all did).
 `<!-- results:end -->` in FILE with the tables and links to the PNGs.
 """
 
+import argparse
 import json
 import re
 import statistics
@@ -25,7 +26,6 @@ from typing import Any
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from proj.plots import time_to_accuracy_figure, training_curves_figure
-from proj.script_args import ScriptParser
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 GROUP_KINDS = {"-seeds": "seeds", "-kfold": "folds", "-sweep": "sweep"}
@@ -290,12 +290,10 @@ def replace_section(page: Path, content: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--logs_dir", type=Path, default=Path("logs"))
     parser.add_argument("--out", type=Path, default=Path("results"))
-    parser.add_argument(
-        "--page", old=["--readme"], type=Path, help="fill this file's results section"
-    )
+    parser.add_argument("--page", type=Path, help="fill this file's results section")
     parser.add_argument(
         "--targets", type=float, nargs="*", default=[0.91, 0.93],
         help="validation accuracies to time (default: 0.91 0.93, Fashion-MNIST's)",

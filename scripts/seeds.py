@@ -7,18 +7,18 @@ Each seed is an ordinary `python -m proj fit` run, in its own folder under
 the per-seed numbers and the summary.
 """
 
+import argparse
 import sys
 from pathlib import Path
 
 from proj.cli import main as proj
 from proj.repeated_runs import config_args, report, run_metrics, split_argv
 from proj.runs import experiment_name, newest_metrics
-from proj.script_args import ScriptParser
 
 
 def main(argv: list[str] | None = None) -> int:
     own, overrides = split_argv(sys.argv[1:] if argv is None else argv)
-    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", action="append", required=True, help="repeatable")
     parser.add_argument("--seeds", type=int, nargs="+", required=True)
     parser.add_argument("--logs_dir", default="logs")

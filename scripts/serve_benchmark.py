@@ -11,6 +11,7 @@ are the server's); client and server share the machine's cores, as on a laptop. 
 a few steps first (its speed does not depend on its accuracy).
 """
 
+import argparse
 import asyncio
 import json
 import statistics
@@ -20,7 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from proj.script_args import ScriptParser
 from proj.serve.process import Server
 from proj.serve.samples import fashion_mnist_test_images, png
 
@@ -29,7 +29,7 @@ CONCURRENCY = (1, 8, 32)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 s per measurement (~3 min)")
     parser.add_argument("--seconds", type=float, default=6.0, help="per measurement")
     parser.add_argument("--repeats", type=int, default=3)

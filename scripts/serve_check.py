@@ -9,18 +9,18 @@ label with predictions.csv's; then sends random bytes, a truncated PNG, a PNG cl
 server is healthy and right afterwards. Exits 1 on any difference.
 """
 
+import argparse
 import csv
 import sys
 
 import httpx
 import numpy as np
 
-from proj.script_args import ScriptParser
 from proj.serve.samples import fashion_mnist_test_images, png, png_bomb
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--predictions", required=True, help="predictions.csv of `predict`")
     parser.add_argument("--count", type=int, default=50)

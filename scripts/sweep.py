@@ -45,7 +45,6 @@ from proj.errors import brief
 from proj.json_files import atomic_write_text
 from proj.repeated_runs import config_args, split_argv
 from proj.runs import experiment_name
-from proj.script_args import ScriptParser
 
 try:
     import optuna
@@ -183,7 +182,7 @@ def run_workers(count: int, own: list[str], overrides: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     own, overrides = split_argv(sys.argv[1:] if argv is None else argv)
-    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", action="append", required=True, help="repeatable")
     parser.add_argument("--space", type=Path, required=True)
     parser.add_argument("--trials", type=int, required=True, help="finished trials wanted in all")

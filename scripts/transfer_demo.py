@@ -10,13 +10,13 @@ Every run is an ordinary `python -m proj fit` run with its own folder under logs
     python scripts/transfer_demo.py --labels 20 100 --epochs 15
 """
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
 from proj.cli import main as proj
 from proj.runs import run_dirs
-from proj.script_args import ScriptParser
 
 CONFIG = "configs/fashion_mnist/cnn.yaml"
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
@@ -39,7 +39,7 @@ def newest_metrics(experiment: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ScriptParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=int, nargs="+", default=[20, 100], help="per class")
     parser.add_argument("--epochs", type=int, default=15, help="finetuning epochs")
     parser.add_argument("--pretrain_epochs", type=int, default=3)

@@ -1,6 +1,7 @@
 """Shared fixtures: tiny Fashion-MNIST written in the real IDX format, isolated folders,
 and the contract that finds any DataModule's tiny data."""
 
+import gzip
 import importlib
 import pickle
 from collections.abc import Callable
@@ -10,7 +11,6 @@ import numpy as np
 import pytest
 
 from proj.data import fashion_mnist
-from proj.data.idx import write_idx
 
 REPO = Path(__file__).resolve().parents[1]
 NUM_CLASSES = 10
@@ -18,6 +18,15 @@ NUM_CLASSES = 10
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
 CNN = str(REPO / "configs" / "fashion_mnist" / "cnn.yaml")
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """A uint8 array as an IDX file, gzip-compressed when the name ends in .gz: the format
+    of the original Fashion-MNIST files."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    data = header + array.tobytes()
+    path.write_bytes(gzip.compress(data, compresslevel=1) if path.suffix == ".gz" else data)
 
 
 def make_images(num: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

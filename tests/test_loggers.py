@@ -32,6 +32,17 @@ def test_csv_logger_writes_into_the_run_folder_and_best_still_resolves(tiny_data
     assert "test/acc" in json.loads((RUN / "version_1" / "metrics.json").read_text())["test"]
 
 
+def test_configured_loggers_are_built_once_with_the_run_folder(tiny_data_dir):
+    cli = run(["fit", "--config", MLP, "--config", str(LOGGERS / "csv.yaml"),
+               "--config", str(LOGGERS / "tensorboard.yaml"), *tiny_data_args(tiny_data_dir),
+               *QUIET, *SHORT, "--test_after_fit", "false"])  # fmt: skip
+    built = cli.config_init[cli.subcommand]["trainer"]["logger"]
+    assert [id(lg) for lg in cli.trainer.loggers] == [id(lg) for lg in built]  # not rebuilt
+    assert {Path(lg.log_dir) for lg in cli.trainer.loggers} == {RUN / "version_0"}
+    saved = (RUN / "version_0" / "config.yaml").read_text()
+    assert "version: 0" not in saved  # config.yaml reruns as a new run, not into this one
+
+
 @pytest.mark.slow
 def test_no_logger_writes_nothing_into_the_working_directory_and_resumes_in_place(
     tiny_data_dir,

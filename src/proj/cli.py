@@ -41,7 +41,6 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 # Imported so that `--model ImageClassifier`, `--data FashionMNISTDataModule` and
 # `--model.net FashionCNN` work as short names and `--help` lists them.
 from proj import data, models, tasks  # noqa: F401
-from proj.allocator import keep_freed_memory
 from proj.callbacks import (
     ExampleInput,
     LineProgress,
@@ -53,7 +52,6 @@ from proj.callbacks import (
     TensorBoardViews,
     ThrottledRichProgressBar,
 )
-from proj.callbacks.step_hooks import skip_noop_batch_hooks
 from proj.completion import print_completion
 from proj.errors import ConfigError, ProjError, brief
 from proj.num_classes import fill_num_classes
@@ -67,9 +65,9 @@ from proj.parser import (
 from proj.precision import preferred_precision
 from proj.runs import (
     check_checkpoint,
+    checkpoint_file,
     experiment_name,
     reserve_version,
-    resolve_checkpoint,
     version_of_checkpoint,
 )
 from proj.tasks import ImageClassifier
@@ -89,6 +87,7 @@ class ProjCLI(LightningCLI):
         self.reserved_run: Path | None = None
         self.created_dirs: list[Path] = []
         self.resume_version: int | None = None
+        self.run_version: int | None = None
         self.resume_step = 0
         kwargs.setdefault("trainer_defaults", {})
         # last.ckpt, rewritten after every epoch for resuming. Lightning 2.6's save_last
@@ -186,16 +185,13 @@ class ProjCLI(LightningCLI):
         # checkpoint file, so `best`/`last` behave exactly like the path they stand for.
         config = self._subconfig
         ckpt_path = config.get("ckpt_path")
-        if ckpt_path not in (None, "best", "last") and not Path(ckpt_path).is_file():
-            parser.error(f"--ckpt_path {ckpt_path}: no such file (or use 'best' / 'last')")
-        if ckpt_path in ("best", "last"):
+        if ckpt_path is not None:
             try:
-                ckpt_path = str(resolve_checkpoint(config.logs_dir, self._experiment(), ckpt_path))
+                ckpt_path = config.ckpt_path = str(
+                    checkpoint_file(ckpt_path, config.logs_dir, self._experiment())
+                )
             except ProjError as err:
                 parser.error(str(err))
-            print(f"--ckpt_path {config.ckpt_path} -> {ckpt_path}", file=sys.stderr)
-            config.ckpt_path = ckpt_path
-        if ckpt_path is not None:
             try:
                 self.resume_step = check_checkpoint(ckpt_path)
             except ProjError as err:
@@ -221,13 +217,6 @@ class ProjCLI(LightningCLI):
             # Lightning 2.6 still writes last.ckpt (into the working directory) at the end
             # of a fast_dev_run, which is meant to save nothing.
             self._subconfig.checkpoint.save_last = False
-        loggers = trainer.get("logger")
-        for entry in loggers if isinstance(loggers, list) else [loggers]:
-            if str(_get(entry, "class_path")).endswith(("TensorBoardLogger", "CSVLogger")):
-                # any value: the run folder is set when the trainer is built
-                init_args = _get(entry, "init_args")
-                if init_args is not None and not init_args.get("save_dir"):
-                    init_args.save_dir = self._subconfig.logs_dir
         if trainer.get("overfit_batches") and trainer.get("callbacks"):
             # Memorising a few batches runs to max_epochs; a config's other callbacks
             # (finetuning, say) stay, so the check trains what the config trains.
@@ -246,8 +235,12 @@ class ProjCLI(LightningCLI):
             self._choose_monitor()
             self._redump_config()
             config = self.config.clone()
-            # an object passes through jsonargparse's instantiation as it is: built once
-            (config[self.subcommand] if self.subcommand else config).data = data
+            subconfig = config[self.subcommand] if self.subcommand else config
+            subconfig.data = data  # an object passes through jsonargparse as it is: built once
+            # the run folder, given to the configured loggers before jsonargparse builds
+            # them; only in this copy: config.yaml stays rerunnable as a new run
+            self.run_version = self._run_version()
+            self._place_loggers(subconfig.trainer.get("logger"))
             self.config_init = self.parser.instantiate_classes(config)
         except Exception as err:
             # jsonargparse reports a constructor's error inside a union-type error with
@@ -298,9 +291,9 @@ class ProjCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         config = self._subconfig
-        version = self._run_version()
-        run_dir = Path(config.logs_dir) / self._experiment() / f"version_{version}"
-        kwargs["logger"] = self._loggers(version, run_dir) or False
+        version = self.run_version
+        run_dir = self._run_dir(version)
+        kwargs["logger"] = self._loggers() or False
         if not kwargs["logger"]:  # it raises without a logger to log to
             self.trainer_defaults["callbacks"] = [
                 c for c in self.trainer_defaults["callbacks"]
@@ -325,7 +318,6 @@ class ProjCLI(LightningCLI):
             extra.append(ModelSummary(max_depth=3))  # down to the layers, with their shapes
         self.trainer_defaults["callbacks"] = [*self.trainer_defaults["callbacks"], *extra]
         trainer = super().instantiate_trainer(**kwargs)
-        skip_noop_batch_hooks(trainer.callbacks)
         if not config.trainer.get("fast_dev_run"):
             trainer.uses_run_dir = True
             if version is not None:  # rank 0: the others get both by broadcast
@@ -334,43 +326,59 @@ class ProjCLI(LightningCLI):
                     checkpoint.dirpath = checkpoint.dirpath or str(run_dir / "checkpoints")
         return trainer
 
-    def _loggers(self, version: int | None, run_dir: Path) -> list[Logger]:
-        """The configured loggers (default: TensorBoard), file loggers writing into the run
-        folder: TensorBoard and CSV as its version, W&B's files inside it."""
-        config = self._subconfig
-        setting = config.trainer.get("logger")
+    def _run_dir(self, version: int | None) -> Path:
+        return Path(self._subconfig.logs_dir) / self._experiment() / f"version_{version}"
+
+    def _place_loggers(self, setting: Any) -> None:
+        """Into the configured loggers' init_args: the run folder. TensorBoard and CSV write
+        it as their version, W&B its files inside it, MLflow names its run after it."""
+        config, version = self._subconfig, self.run_version
+        for entry in setting if isinstance(setting, list) else [setting]:
+            path, init_args = str(_get(entry, "class_path")), _get(entry, "init_args")
+            if init_args is None:
+                continue
+            if path.endswith(("TensorBoardLogger", "CSVLogger")):
+                placed = {
+                    "save_dir": config.logs_dir,
+                    "name": self._experiment(),
+                    "version": version,
+                }
+                if path.endswith("TensorBoardLogger"):
+                    placed.update(self._tensorboard_settings())
+                for key, value in placed.items():
+                    init_args[key] = value
+            elif path.endswith("WandbLogger") and version is not None:
+                init_args.save_dir = str(self._run_dir(version))  # wandb/ in the run folder
+            elif path.endswith("MLFlowLogger") and version is not None:
+                if init_args.get("experiment_name") in (None, "lightning_logs"):
+                    init_args.experiment_name = self._experiment()
+                init_args.run_name = init_args.get("run_name") or f"version_{version}"
+
+    def _tensorboard_settings(self) -> dict[str, Any]:
+        settings: dict[str, Any] = {"default_hp_metric": False}  # TensorBoardViews logs hparams
+        if self.resume_version is not None:
+            # TensorBoard drops what the interrupted run logged from the checkpoint's step,
+            # so the curves carry no step twice.
+            settings["purge_step"] = self.resume_step
+        return settings
+
+    def _loggers(self) -> list[Logger]:
+        """The loggers jsonargparse built from the config (placed by _place_loggers), or
+        the default, TensorBoard in the run folder."""
+        setting = self._subconfig.trainer.get("logger")
         if setting is False:
             return []
         if setting in (None, True):
-            setting = [{"class_path": "lightning.pytorch.loggers.TensorBoardLogger"}]
-            built: list = [None]
-        else:
-            setting = setting if isinstance(setting, list) else [setting]
-            built = self._get(self.config_init, "trainer")["logger"]
-            built = built if isinstance(built, list) else [built]
-        loggers = []
-        for entry, logger in zip(setting, built, strict=True):
-            path = str(_get(entry, "class_path"))
-            cls = type(logger) if logger is not None else TensorBoardLogger
-            init_args = dict(vars(_get(entry, "init_args") or Namespace()))
-            if path.endswith(("TensorBoardLogger", "CSVLogger")):
-                init_args.update(save_dir=config.logs_dir, name=self._experiment(), version=version)
-                if cls is TensorBoardLogger:
-                    init_args["default_hp_metric"] = False  # TensorBoardViews logs hparams
-                    if self.resume_version is not None:
-                        # TensorBoard drops what the interrupted run logged from the
-                        # checkpoint's step, so the curves carry no step twice.
-                        init_args["purge_step"] = self.resume_step
-                logger = cls(**init_args)
-            elif path.endswith("WandbLogger") and version is not None:
-                logger = cls(**{**init_args, "save_dir": str(run_dir)})  # wandb/ in the run
-            elif path.endswith("MLFlowLogger") and version is not None:
-                if init_args.get("experiment_name") in (None, "lightning_logs"):
-                    init_args["experiment_name"] = self._experiment()
-                init_args["run_name"] = init_args.get("run_name") or f"version_{version}"
-                logger = cls(**init_args)
-            loggers.append(logger)
-        return loggers
+            return [
+                TensorBoardLogger(
+                    save_dir=self._subconfig.logs_dir,
+                    name=self._experiment(),
+                    version=self.run_version,
+                    **self._tensorboard_settings(),
+                )
+            ]
+        built = self._get(self.config_init, "trainer")["logger"]
+        return built if isinstance(built, list) else [built]
 
     def _run_version(self) -> int | None:
         config = self._subconfig
@@ -519,7 +527,6 @@ def run(args: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> Pr
     """The command line from Python, returning the CLI: scripts read the run's trainer,
     model and datamodule from it, and may give callbacks of their own. A bad input exits
     with one line, as the command does."""
-    keep_freed_memory()
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
         _QUIET
     )  # once: same object

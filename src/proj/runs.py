@@ -9,6 +9,7 @@ import json
 import os
 import re
 import statistics
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import torch
 import yaml
 
-from proj.errors import CheckpointError, RunNotFoundError, brief
+from proj.errors import CheckpointError, ConfigError, RunNotFoundError, brief
 
 METRICS_FILE = "metrics.json"
 _VERSION = re.compile(r"^version_(\d+)$")
@@ -114,6 +115,22 @@ def resolve_checkpoint(logs_dir: str | Path, experiment: str, which: str) -> Pat
         f"{which!r} checkpoint; train one first (python -m proj fit --config ...) or give "
         "--ckpt_path a file"
     )
+
+
+def checkpoint_file(ckpt_path: str, logs_dir: str | Path, experiment: str | None) -> Path:
+    """`--ckpt_path` as a file, for the CLI and the scripts alike: `best`/`last` of the
+    newest run of `experiment` that has one (the resolution printed), or a file that exists."""
+    if ckpt_path not in ("best", "last"):
+        if not Path(ckpt_path).is_file():
+            raise RunNotFoundError(
+                f"--ckpt_path {ckpt_path}: no such file (or use 'best' / 'last')"
+            )
+        return Path(ckpt_path)
+    if experiment is None:
+        raise ConfigError(f"--ckpt_path {ckpt_path} needs --config or --experiment")
+    found = resolve_checkpoint(logs_dir, experiment, ckpt_path)
+    print(f"--ckpt_path {ckpt_path} -> {found}", file=sys.stderr)
+    return found
 
 
 def check_checkpoint(path: str | Path) -> int:

@@ -1,37 +1,31 @@
-import gzip
+"""Decompressed IDX files through torchvision's reader: shapes, and errors naming the file."""
 
 import numpy as np
 import pytest
+import torch
 
-from proj.data.idx import IDXFormatError, read_idx, read_images_and_labels, write_idx
+from proj.data.idx import IDXFormatError, read_idx, read_images_and_labels
+from tests.conftest import write_idx
 
 
-@pytest.mark.parametrize("name", ["x-idx3-ubyte", "x-idx3-ubyte.gz"])
-def test_round_trip_plain_and_gzip(tmp_path, name):
+def test_a_file_reads_back_in_its_stored_shape(tmp_path):
     array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
-    write_idx(tmp_path / name, array)
-    np.testing.assert_array_equal(read_idx(tmp_path / name), array)
+    write_idx(tmp_path / "x-idx3-ubyte", array)
+    assert read_idx(tmp_path / "x-idx3-ubyte").equal(torch.from_numpy(array))
 
 
 def test_wrong_magic_names_the_file(tmp_path):
     path = tmp_path / "train-images-idx3-ubyte"
     path.write_bytes(b"\x12\x34\x56\x78" + bytes(100))
-    with pytest.raises(IDXFormatError, match="train-images-idx3-ubyte: not an IDX file"):
+    with pytest.raises(IDXFormatError, match="train-images-idx3-ubyte: not a valid IDX file"):
         read_idx(path)
 
 
-def test_truncated_file_reports_expected_size(tmp_path):
+def test_truncated_file_names_the_file_and_its_size(tmp_path):
     path = tmp_path / "images"
     write_idx(path, np.zeros((5, 28, 28), dtype=np.uint8))
     path.write_bytes(path.read_bytes()[:-10])
-    with pytest.raises(IDXFormatError, match=r"shape \(5, 28, 28\).*truncated"):
-        read_idx(path)
-
-
-def test_corrupt_gzip_names_the_file(tmp_path):
-    path = tmp_path / "labels.gz"
-    path.write_bytes(gzip.compress(b"\x00\x00\x08\x01" + bytes(8))[:-6])
-    with pytest.raises(IDXFormatError, match="labels.gz: cannot read it as a gzip file"):
+    with pytest.raises(IDXFormatError, match=r"images: not a valid IDX file, or truncated \(3926"):
         read_idx(path)
 
 

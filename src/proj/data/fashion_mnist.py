@@ -6,7 +6,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import torch
 import torchvision
 from torchvision.transforms import v2
 
@@ -84,10 +83,7 @@ class FashionMNISTDataModule(TensorImageDataModule):
             image_shape=(28, 28),
             num_classes=len(type(self).class_names),  # the file holds all classes
         )
-        # (N, 28, 28) uint8 -> (N, 1, 28, 28); copy: the arrays view read-only bytes
-        return torch.from_numpy(images.copy()).unsqueeze(1), torch.from_numpy(
-            labels.astype("int64")
-        )
+        return images.unsqueeze(1), labels.long()  # (N, 28, 28) uint8 -> (N, 1, 28, 28)
 
     def _per_sample_dataset(self, train: bool) -> torchvision.datasets.FashionMNIST:
         resize = self._per_sample_transform()

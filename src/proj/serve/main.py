@@ -4,16 +4,19 @@ python -m proj serve --config configs/fashion_mnist/cnn.yaml --ckpt_path best
 python -m proj serve --export logs/fashion_mnist/cnn/version_0/export
 """
 
+import argparse
 import json
 import os
 from pathlib import Path
 
-from proj.script_args import ScriptParser, resolved_checkpoint
+from proj.script_args import resolved_checkpoint
 from proj.serve.app import SETTINGS_ENV, Settings
 
 
-def build_parser() -> ScriptParser:
-    parser = ScriptParser(prog="python -m proj serve", description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m proj serve", description=__doc__.splitlines()[0]
+    )
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--ckpt_path", help="best / last of the config's experiment, or a file")
     what.add_argument("--export", help="a folder scripts/export.py wrote (ONNX Runtime, no torch)")

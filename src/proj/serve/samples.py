@@ -29,7 +29,7 @@ def fashion_mnist_test_images(data_dir: str) -> np.ndarray:
     images, _ = read_images_and_labels(
         raw / "t10k-images-idx3-ubyte", raw / "t10k-labels-idx1-ubyte", (28, 28), 10
     )
-    return images
+    return images.numpy()
 
 
 def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
