@@ -1,6 +1,7 @@
 """Any LightningModule and DataModule through the CLI: num_classes only where taken, the
 monitor the task declares (or val/loss, or none), one-line errors."""
 
+import importlib.util
 import json
 import traceback
 from pathlib import Path
@@ -12,7 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from proj.cli import ProjCLI, main
-from tests.conftest import QUIET, tiny_data_args
+from tests.conftest import QUIET, REPO, tiny_data_args
 
 SHORT = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2",
          "--trainer.limit_val_batches", "1", "--trainer.limit_test_batches", "1", *QUIET]  # fmt: skip
@@ -190,3 +191,28 @@ def test_a_library_rejecting_a_config_value_is_one_line(tiny_data_dir, capsys):
               *tiny_data_args(tiny_data_dir), *SHORT])  # fmt: skip
     err = capsys.readouterr().err
     assert "error: dropout probability has to be between 0 and 1, but got 2" in err
+
+
+def test_export_and_serve_say_in_one_line_that_they_take_a_classifier(tiny_data_dir, capsys):
+    main(["fit", "--model", f"{__name__}.Denoiser", *FASHION, *tiny_data_args(tiny_data_dir),
+          *SHORT, "--test_after_fit", "false"])  # fmt: skip
+    checkpoint = str(_run_dir() / "checkpoints" / "last.ckpt")
+    spec = importlib.util.spec_from_file_location("export_script", REPO / "scripts" / "export.py")
+    export = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(export)
+    assert export.main(["--ckpt_path", checkpoint]) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"error: {checkpoint}: made by a LightningModule that records no class path; export and serve take a proj.tasks"
+        in err
+    )
+
+    from proj.serve.main import parse
+
+    with pytest.raises(SystemExit):
+        parse(["--ckpt_path", checkpoint])
+    err = capsys.readouterr().err
+    assert (
+        "made by a LightningModule that records no class path; export and serve take a proj.tasks.ImageClassifier"
+        in err
+    )

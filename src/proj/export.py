@@ -55,10 +55,29 @@ def load_deployable(
 ) -> tuple[L.LightningModule, L.LightningDataModule, NormalizedNet]:
     """(module, set-up DataModule, deployable net) of an image classifier's checkpoint: what
     scripts/export.py and `proj serve --ckpt_path` both start from."""
+    check_servable(checkpoint)
     module = L.LightningModule.load_from_checkpoint(checkpoint, map_location="cpu").eval()
     datamodule = L.LightningDataModule.load_from_checkpoint(checkpoint)
     datamodule.setup("test")  # CSV datasets learn their normalisation here
     return module, datamodule, deployable(module, datamodule)
+
+
+SERVABLE = ("proj.tasks.ImageClassifier", "proj.tasks.classifier.ImageClassifier")
+
+
+def check_servable(checkpoint: str | Path) -> None:
+    """Export and serve take an ImageClassifier: a checkpoint of anything else is refused
+    from the class path it records, before anything is imported or built."""
+    hparams = torch.load(checkpoint, map_location="cpu", weights_only=True).get(
+        "hyper_parameters", {}
+    )
+    made_by = hparams.get("_class_path")
+    if made_by not in SERVABLE:
+        what = repr(made_by) if made_by else "a LightningModule that records no class path"
+        raise ConfigError(
+            f"made by {what}; export and serve take a proj.tasks.ImageClassifier (a net from "
+            "images to class logits)"
+        )
 
 
 def deployable(module: L.LightningModule, datamodule: L.LightningDataModule) -> NormalizedNet:

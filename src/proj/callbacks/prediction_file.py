@@ -21,17 +21,21 @@ class PredictionsFile(BasePredictionWriter):
     def write_on_epoch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, predictions: Any, batch_indices: Any
     ) -> None:
-        outputs = (
-            predictions[0] if predictions and isinstance(predictions[0], list) else predictions
-        )
-        name = (
-            "predictions.pt"
-            if trainer.world_size == 1
-            else f"predictions.rank{trainer.global_rank}.pt"
-        )
-        self.path = Path(trainer.log_dir or ".") / name
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(stacked(outputs), self.path)
+        self.path = rank_file(trainer, "pt")
+        torch.save(stacked(first_dataloader(predictions)), self.path)
+
+
+def first_dataloader(predictions: Any) -> list[Any]:
+    """The batches of the (first) predict dataloader, as Lightning hands them over."""
+    return predictions[0] if predictions and isinstance(predictions[0], list) else predictions
+
+
+def rank_file(trainer: L.Trainer, suffix: str) -> Path:
+    """`predictions.<suffix>` in the run folder; `predictions.rank<r>.<suffix>` under DDP."""
+    rank = "" if trainer.world_size == 1 else f".rank{trainer.global_rank}"
+    path = Path(trainer.log_dir or ".") / f"predictions{rank}.{suffix}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def stacked(outputs: list[Any]) -> Any:

@@ -8,6 +8,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from proj.callbacks.prediction_file import first_dataloader, rank_file
 from proj.errors import ConfigError
 
 
@@ -30,13 +31,9 @@ class PredictionsCSV(BasePredictionWriter):
     def write_on_epoch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, predictions: Any, batch_indices: Any
     ) -> None:
-        outputs = (
-            predictions[0] if predictions and isinstance(predictions[0], list) else predictions
-        )
+        outputs = first_dataloader(predictions)
         rank, world = trainer.global_rank, trainer.world_size
-        filename = "predictions.csv" if world == 1 else f"predictions.rank{rank}.csv"
-        self.path = Path(trainer.log_dir or ".") / filename
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = rank_file(trainer, "csv")
         probs = torch.cat([o["probs"] for o in outputs]).float().cpu()  # (N, C)
         targets = torch.cat([o["target"] for o in outputs]).cpu()
         names = list(getattr(trainer.datamodule, "class_names", []))

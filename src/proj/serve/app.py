@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from proj.serve.batcher import Batcher
 from proj.serve.predictors import Predictor, from_checkpoint, from_export
-from proj.serve.uploads import UploadError, file_field, image_array
+from proj.serve.uploads import UploadError, file_field, image_array, silence_pillow_size_warning
 
 SETTINGS_ENV = "PROJ_SERVE_SETTINGS"  # how worker processes learn what to serve
 SMALL_UPLOAD = 64 * 1024  # bytes: decoded on the event loop, larger ones in a worker thread
@@ -48,6 +48,7 @@ def app_from_env() -> Starlette:
 def create_app(settings: Settings) -> Starlette:
     """Starlette, not FastAPI on top of it: a request's fixed cost is what batching cannot
     save, and FastAPI's routing and middleware layers add to it (docs/serving.md)."""
+    silence_pillow_size_warning()
     state: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager

@@ -51,11 +51,14 @@ def parse(argv: list[str] | None) -> tuple[Settings, dict]:
         max_body_bytes=int(args.max_body_mb * 1024 * 1024),
         max_pixels=args.max_pixels,
     )
-    if settings.checkpoint and (made_by := _task_of(settings.checkpoint)) not in _SERVABLE:
-        parser.error(
-            f"--ckpt_path {settings.checkpoint}: made by {made_by!r}; proj serve takes a "
-            "proj.tasks.ImageClassifier (a net from images to class logits)"
-        )
+    if settings.checkpoint:
+        from proj.errors import ProjError
+        from proj.export import check_servable  # torch: only for a checkpoint
+
+        try:
+            check_servable(settings.checkpoint)
+        except ProjError as err:
+            parser.error(f"--ckpt_path {settings.checkpoint}: {err}")
     if args.export and not (Path(args.export) / "model.onnx").is_file():
         parser.error(f"--export {args.export}: no model.onnx there (scripts/export.py writes it)")
     server = {
@@ -65,19 +68,6 @@ def parse(argv: list[str] | None) -> tuple[Settings, dict]:
         "access_log": args.access_log,
     }
     return settings, server
-
-
-_SERVABLE = ("proj.tasks.ImageClassifier", "proj.tasks.classifier.ImageClassifier")
-
-
-def _task_of(checkpoint: str) -> str | None:
-    """The LightningModule class a checkpoint names, read without importing it."""
-    import torch
-
-    hparams = torch.load(checkpoint, map_location="cpu", weights_only=True).get(
-        "hyper_parameters", {}
-    )
-    return hparams.get("_class_path")
 
 
 def main(argv: list[str] | None = None) -> None:

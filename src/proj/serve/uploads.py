@@ -16,10 +16,12 @@ from PIL import Image
 from proj.errors import DataFormatError
 from proj.images import as_channels, open_image
 
-# The server's own `max_pixels` decides (413); Pillow's warning above 89 MP would only be
-# noise. Set once: `warnings.catch_warnings()` per request is not thread-safe, and large
-# uploads are decoded in worker threads.
-warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+def silence_pillow_size_warning() -> None:
+    """The server's own `max_pixels` decides (413); Pillow's warning above 89 MP would only
+    be noise. Installed once by the app (`warnings.catch_warnings()` per request is not
+    thread-safe, and large uploads are decoded in worker threads), not at import."""
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 class UploadError(Exception):
