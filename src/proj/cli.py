@@ -37,6 +37,7 @@ from lightning.pytorch.callbacks import (
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, _InstantiatorFn
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+from lightning.pytorch.utilities.model_helpers import is_overridden
 
 # Imported so that `--model ImageClassifier`, `--data FashionMNISTDataModule` and
 # `--model.net FashionCNN` work as short names and `--help` lists them.
@@ -53,6 +54,7 @@ from proj.callbacks import (
     ThrottledRichProgressBar,
 )
 from proj.completion import print_completion
+from proj.data import ImageDataModule
 from proj.errors import ConfigError, ProjError, brief
 from proj.num_classes import fill_num_classes
 from proj.parser import (
@@ -421,6 +423,9 @@ class ProjCLI(LightningCLI):
     def _test_after_fit(self) -> None:
         if not self._subconfig.test_after_fit or self.trainer.interrupted:
             return
+        if reason := _why_no_test(self.model, self.datamodule):
+            rank_zero_info(f"No test after fit: {reason}")
+            return
         best = self.trainer.checkpoint_callback and self.trainer.checkpoint_callback.best_model_path
         if not best:
             rank_zero_warn(
@@ -447,6 +452,19 @@ _CKPT_PATH_EPILOG = {
 
 def _filled_at_instantiation(model_class_path: str) -> None:
     return None
+
+
+def _why_no_test(model: L.LightningModule, datamodule: L.LightningDataModule | None) -> str:
+    """Why the after-fit test cannot run ('' when it can)."""
+    if not is_overridden("test_step", model):
+        return f"{type(model).__name__} has no test_step"
+    if datamodule is None or not is_overridden("test_dataloader", datamodule):
+        if not is_overridden("test_dataloader", model):
+            return "no test_dataloader in the model or the data"
+        return ""
+    if isinstance(datamodule, ImageDataModule):
+        return datamodule.missing_split("test") or ""
+    return ""
 
 
 def _get(entry: Any, key: str) -> Any:

@@ -17,6 +17,10 @@ class DataFormatError(ProjError, ValueError):
     """A dataset file does not hold what its format says."""
 
 
+class MissingSplitError(ConfigError):
+    """A DataModule has no data for the stage asked of it (no test split, say)."""
+
+
 class CheckpointError(ProjError, ValueError):
     """A checkpoint or weights file that cannot be loaded safely."""
 

@@ -271,3 +271,20 @@ def test_predictions_name_the_image_files(folder):
     assert lines[0] == "id,target,pred,prob" and len(lines) == 1 + 5  # 20% of 24 held out for test
     assert all(line.split(",")[0].endswith(".png") for line in lines[1:])
     assert all(line.split(",")[1] in NAMES for line in lines[1:])
+
+
+def test_no_test_split_fits_to_the_end_and_test_is_one_line(folder, caplog, capsys):
+    config = str(REPO / "configs" / "catdog" / "cnn.yaml")
+    no_test = [*tiny_csv_args(folder), "--data.init_args.test_fraction", "0", *QUIET]
+    main(["fit", "--config", config, *no_test, "--trainer.max_epochs", "1"])
+    said = "No test after fit: data: CSVImageDataModule has no 'test' split (add one with"
+    assert said in caplog.text
+    metrics = json.loads(Path("logs/catdog/cnn/version_0/metrics.json").read_text())
+    assert metrics["best_checkpoint"] and "test" not in metrics
+    for subcommand in ("test", "predict"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([subcommand, "--config", config, *no_test, "--ckpt_path", "best"])
+        assert exit_info.value.code == 1
+        err = capsys.readouterr().err
+        assert "error: data: CSVImageDataModule has no 'test' split" in err
+        assert "Traceback" not in err

@@ -129,6 +129,13 @@ class CSVImageDataModule(ImageDataModule):
             )
         self.mean_std = self._resolve_normalization()
 
+    def missing_split(self, split: str) -> str | None:
+        """Every split is made at the first setup: after it, a missing one is known."""
+        if not self.splits or split in self.splits:
+            return None
+        add = " (add one with data.test_csv or data.test_fraction)" if split == "test" else ""
+        return f"data: {type(self).__name__} has no {split!r} split{add}"
+
     def _split_rows(self) -> dict[str, list[Row]]:
         usable = self._usable_rows()
         rows = usable[self.csv_file]

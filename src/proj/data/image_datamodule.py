@@ -8,7 +8,7 @@ import torch
 
 from proj.data import batch_transforms as bt
 from proj.data.sampler import EpochSampler, per_sample_loader, shared_seed
-from proj.errors import ConfigError
+from proj.errors import ConfigError, MissingSplitError
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 MeanStd = tuple[tuple[float, ...], tuple[float, ...]]
@@ -37,6 +37,11 @@ class ImageDataModule(L.LightningDataModule):
     def setup(self, stage: str) -> None:
         self.shuffle_seed = shared_seed()
 
+    def missing_split(self, split: str) -> str | None:
+        """The one line saying that this DataModule, set up, has no `split` split; None
+        when it has one, or makes it when set up for that stage (this base: always)."""
+        return None
+
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
@@ -51,10 +56,11 @@ class ImageDataModule(L.LightningDataModule):
         return per_sample_loader(source, sampler, self.batch_size, self.num_workers)
 
     def _loader(self, split: str, shuffle: bool) -> Any:
+        if not self.splits:
+            raise RuntimeError(f"{type(self).__name__}: call setup before asking for a loader")
         if split not in self.splits:
-            raise RuntimeError(
-                f"{type(self).__name__}: no {split!r} split; call setup first (a CSV "
-                "DataModule has a test split only with test_fraction or test_csv)"
+            raise MissingSplitError(
+                self.missing_split(split) or f"data: {type(self).__name__} has no {split!r} split"
             )
         source = self.splits[split]
         num_samples = len(source[1]) if isinstance(source, tuple) else len(source)
