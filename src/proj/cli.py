@@ -14,7 +14,6 @@ checkpoint's folder; a run that fails before its first step leaves no folder beh
 input errors are printed as one message, without a traceback.
 """
 
-import importlib
 import logging
 import os
 import shutil
@@ -56,7 +55,7 @@ from proj.callbacks import (
 from proj.completion import print_completion
 from proj.data import ImageDataModule
 from proj.errors import ConfigError, ProjError, brief
-from proj.num_classes import fill_num_classes
+from proj.num_classes import configured_class, fill_num_classes
 from proj.parser import (
     PROG,
     ProjArgumentParser,
@@ -248,7 +247,7 @@ class ProjCLI(LightningCLI):
             # jsonargparse reports a constructor's error inside a union-type error with
             # the whole argument dump: an input error becomes its own one line; a bug (in
             # the user's net, say) is raised as itself, its traceback down to their line
-            failure = _input_error(err) or _innermost(err)
+            failure = _input_error(err) or _chain(err)[-1]
         if failure is not None:
             raise failure  # outside the except block: no chain back to jsonargparse's report
         self.datamodule = data
@@ -285,8 +284,7 @@ class ProjCLI(LightningCLI):
         self.monitor_guessed = False
         if checkpoint.monitor is not None:
             return
-        module, _, name = self._subconfig.model.class_path.rpartition(".")
-        declared = getattr(getattr(importlib.import_module(module), name), "monitor", None)
+        declared = getattr(configured_class(self._subconfig.model.class_path), "monitor", None)
         if declared is None:
             declared, self.monitor_guessed = ("val/loss", "min"), True
         checkpoint.monitor, checkpoint.mode = declared
@@ -334,19 +332,13 @@ class ProjCLI(LightningCLI):
     def _place_loggers(self, setting: Any) -> None:
         """Into the configured loggers' init_args: the run folder. TensorBoard and CSV write
         it as their version, W&B its files inside it, MLflow names its run after it."""
-        config, version = self._subconfig, self.run_version
+        version = self.run_version
         for entry in setting if isinstance(setting, list) else [setting]:
             path, init_args = str(_get(entry, "class_path")), _get(entry, "init_args")
             if init_args is None:
                 continue
             if path.endswith(("TensorBoardLogger", "CSVLogger")):
-                placed = {
-                    "save_dir": config.logs_dir,
-                    "name": self._experiment(),
-                    "version": version,
-                }
-                if path.endswith("TensorBoardLogger"):
-                    placed.update(self._tensorboard_settings())
+                placed = self._file_logger_args(tensorboard=path.endswith("TensorBoardLogger"))
                 for key, value in placed.items():
                     init_args[key] = value
             elif path.endswith("WandbLogger") and version is not None:
@@ -356,13 +348,20 @@ class ProjCLI(LightningCLI):
                     init_args.experiment_name = self._experiment()
                 init_args.run_name = init_args.get("run_name") or f"version_{version}"
 
-    def _tensorboard_settings(self) -> dict[str, Any]:
-        settings: dict[str, Any] = {"default_hp_metric": False}  # TensorBoardViews logs hparams
-        if self.resume_version is not None:
-            # TensorBoard drops what the interrupted run logged from the checkpoint's step,
-            # so the curves carry no step twice.
-            settings["purge_step"] = self.resume_step
-        return settings
+    def _file_logger_args(self, tensorboard: bool) -> dict[str, Any]:
+        """TensorBoard's or CSV's arguments that make the run folder their version."""
+        args: dict[str, Any] = {
+            "save_dir": self._subconfig.logs_dir,
+            "name": self._experiment(),
+            "version": self.run_version,
+        }
+        if tensorboard:
+            args["default_hp_metric"] = False  # TensorBoardViews logs hparams
+            if self.resume_version is not None:
+                # TensorBoard drops what the interrupted run logged from the checkpoint's
+                # step, so the curves carry no step twice.
+                args["purge_step"] = self.resume_step
+        return args
 
     def _loggers(self) -> list[Logger]:
         """The loggers jsonargparse built from the config (placed by _place_loggers), or
@@ -371,14 +370,7 @@ class ProjCLI(LightningCLI):
         if setting is False:
             return []
         if setting in (None, True):
-            return [
-                TensorBoardLogger(
-                    save_dir=self._subconfig.logs_dir,
-                    name=self._experiment(),
-                    version=self.run_version,
-                    **self._tensorboard_settings(),
-                )
-            ]
+            return [TensorBoardLogger(**self._file_logger_args(tensorboard=True))]
         built = self._get(self.config_init, "trainer")["logger"]
         return built if isinstance(built, list) else [built]
 
@@ -488,10 +480,7 @@ def _input_error(err: BaseException) -> ProjError | None:
     too. One raised in the user's own code (their net's constructor) is a bug there: None,
     so its traceback, with their file and line, is shown.
     """
-    chain = []
-    while err is not None and err not in chain:
-        chain.append(err)
-        err = err.__cause__ or err.__context__
+    chain = _chain(err)
     for cause in chain:
         if isinstance(cause, ProjError):
             return cause
@@ -502,12 +491,13 @@ def _input_error(err: BaseException) -> ProjError | None:
     return ConfigError(brief(innermost)) if len(chain) > 1 and library_rejected else None
 
 
-def _innermost(err: BaseException) -> BaseException:
-    seen = [err]
-    while (inner := err.__cause__ or err.__context__) is not None and inner not in seen:
-        seen.append(inner)
-        err = inner
-    return err
+def _chain(err: BaseException | None) -> list[BaseException]:
+    """`err` and the errors it was raised from or during, outermost first."""
+    chain: list[BaseException] = []
+    while err is not None and err not in chain:
+        chain.append(err)
+        err = err.__cause__ or err.__context__
+    return chain
 
 
 def _raised_in_a_library(err: BaseException) -> bool:
@@ -545,9 +535,8 @@ def run(args: list[str] | None = None, callbacks: Sequence[Callback] = ()) -> Pr
     """The command line from Python, returning the CLI: scripts read the run's trainer,
     model and datamodule from it, and may give callbacks of their own. A bad input exits
     with one line, as the command does."""
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
-        _QUIET
-    )  # once: same object
+    # the same object each call: added once however often scripts call run()
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_QUIET)
     try:
         with warnings.catch_warnings():
             # scripts pass `args` while their own arguments are in sys.argv: intended here

@@ -19,6 +19,7 @@ from torch import nn
 
 from proj.data.batch_transforms import denormalize
 from proj.errors import ConfigError
+from proj.runs import read_checkpoint
 from proj.tasks import ImageClassifier
 from proj.tasks.tta import TTA, tta_averaged
 
@@ -68,10 +69,7 @@ SERVABLE = ("proj.tasks.ImageClassifier", "proj.tasks.classifier.ImageClassifier
 def check_servable(checkpoint: str | Path) -> None:
     """Export and serve take an ImageClassifier: a checkpoint of anything else is refused
     from the class path it records, before anything is imported or built."""
-    hparams = torch.load(checkpoint, map_location="cpu", weights_only=True).get(
-        "hyper_parameters", {}
-    )
-    made_by = hparams.get("_class_path")
+    made_by = read_checkpoint(checkpoint).get("hyper_parameters", {}).get("_class_path")
     if made_by not in SERVABLE:
         what = repr(made_by) if made_by else "a LightningModule that records no class path"
         raise ConfigError(

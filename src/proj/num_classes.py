@@ -57,12 +57,16 @@ def fill_num_classes(model: Namespace, data: Any) -> None:
 _ABSENT = object()  # the class takes no num_classes
 
 
+def configured_class(class_path: str) -> type:
+    """The class a parsed config entry names (its module imported by the parse already)."""
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
 def _default(class_path: str) -> Any:
     """The default of `class_path`'s `num_classes` parameter: None when it has no default,
-    _ABSENT when it takes no such parameter. The class was imported by parsing already."""
-    module, _, name = class_path.rpartition(".")
-    cls = getattr(importlib.import_module(module), name)
-    parameter = inspect.signature(cls).parameters.get("num_classes")
+    _ABSENT when it takes no such parameter."""
+    parameter = inspect.signature(configured_class(class_path)).parameters.get("num_classes")
     if parameter is None:
         return _ABSENT
     return None if parameter.default is inspect.Parameter.empty else parameter.default

@@ -1,8 +1,8 @@
 """Run folders: naming experiments, finding a run's checkpoints, writing its metrics.
 
 One run is one folder, `<logs_dir>/<experiment>/version_<n>/`, reserved by the CLI
-(`reserve_version`) whatever the loggers. Lightning can only resolve `best`/`last` in the process that ran
-`fit` (Lightning #17312); here they are resolved from the folders on disk.
+(`reserve_version`) whatever the loggers. Lightning can only resolve `best`/`last` in the
+process that ran `fit` (Lightning #17312); here they are resolved from the folders on disk.
 """
 
 import json
@@ -135,6 +135,12 @@ def checkpoint_file(ckpt_path: str, logs_dir: str | Path, experiment: str | None
 
 def check_checkpoint(path: str | Path) -> int:
     """The checkpoint's global step; anything not a safe checkpoint is refused in one paragraph."""
+    return int(read_checkpoint(path).get("global_step", 0))
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A Lightning checkpoint read with weights_only=True, its tensors memory-mapped (cheap
+    to read for its metadata); anything else is refused in one paragraph."""
     try:
         try:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -154,7 +160,7 @@ def check_checkpoint(path: str | Path) -> int:
             f"{path} loads, but holds no 'state_dict': it is not a Lightning checkpoint "
             "(a bare weights file is not a training state to resume or test)."
         )
-    return int(checkpoint.get("global_step", 0))
+    return checkpoint
 
 
 def _last(run: Path) -> Path | None:
