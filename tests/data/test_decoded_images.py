@@ -64,16 +64,32 @@ def test_a_disk_cache_is_reused_and_only_changed_files_decoded_again(tmp_path, p
     assert torch.equal(first[photos[3]], before[photos[3]])  # an open reader keeps its map
 
 
-def test_memory_and_disk_caches_hold_the_same_pixels_as_a_plain_decode(tmp_path, photos):
-    memory = DecodedImages("memory", None, min_side=64)
-    disk = DecodedImages("disk", tmp_path / "cache", min_side=64)
-    memory.decode_all(photos)
-    disk.decode_all(photos)
-    plain = DecodedImages("none", None, min_side=64)
-    assert plain.decode_all(photos) == {}
-    for path in photos:
-        expected = plain[path]
-        assert torch.equal(memory[path], expected) and torch.equal(disk[path], expected)
+@pytest.mark.parametrize("kind", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P"])
+def test_every_cache_mode_gives_the_same_pixels(tmp_path, kind, mode):
+    """Large images (reduced-scale JPEG decoding, resizing) and small ones alike."""
+    files = []
+    for i, (width, height) in enumerate([(600, 450), (130, 900), (50, 40)]):
+        photo = Image.open(_photo(tmp_path / f"{i}.png", width, height, seed=i, kind="PNG"))
+        if kind == "JPEG" and mode in ("RGBA", "P"):
+            photo = photo.convert("RGB")  # JPEG holds neither alpha nor a palette
+        else:
+            photo = photo.convert(mode)
+        files.append(tmp_path / f"{i}.{kind.lower()}")
+        photo.save(files[-1], kind)
+    caches = {
+        "none": DecodedImages("none", None, min_side=64),
+        "memory": DecodedImages("memory", None, min_side=64),
+        "disk": DecodedImages("disk", tmp_path / "cache", min_side=64),
+    }
+    for images in caches.values():
+        assert images.decode_all(files) == {}
+    for path in files:
+        pixels = {name: images[path] for name, images in caches.items()}
+        assert torch.equal(pixels["none"], pixels["memory"]), path
+        assert torch.equal(pixels["none"], pixels["disk"]), path
+    assert min(pixels["none"].shape[1:]) == 40  # the small one: never enlarged
+    assert min(caches["none"][files[0]].shape[1:]) < 450  # the large one: reduced
 
 
 def test_large_images_are_kept_at_the_smallest_size_that_covers_min_side(tmp_path):

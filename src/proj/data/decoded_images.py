@@ -60,7 +60,8 @@ class DecodedImages:
     """Every image of a dataset decoded once, in threads (Pillow decodes without the GIL).
 
     Args:
-        mode: 'none' decodes each image again whenever it is read; 'memory' keeps the
+        mode: 'none' decodes each image again whenever it is read (as the caches decoded
+            it: the same pixels in every mode); 'memory' keeps the
             pixels in RAM; 'disk' memory-maps them from `folder`, kept between runs.
         folder: Where the disk cache lives (mode 'disk' only).
         min_side: The short side images are kept at, at least (see `decode_reduced`).
@@ -88,9 +89,9 @@ class DecodedImages:
         return errors
 
     def __getitem__(self, path: Path) -> torch.Tensor:
-        """(3, H, W) uint8, the same pixels in every mode (at full size in mode 'none')."""
+        """(3, H, W) uint8, the same pixels in every mode: 'none' decodes as the caches do."""
         if self.mode == "none":
-            pixels = np.array(load_rgb(path))
+            pixels = decode_reduced(path, self.min_side)
         elif self.mode == "memory":
             pixels = self.arrays[str(path)]
         else:
