@@ -36,7 +36,13 @@ from proj.script_args import resolved_checkpoint
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ckpt_path", required=True, help="checkpoint file, or best / last")
-    parser.add_argument("--config", action="append", default=[], help="names the experiment")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        help="names the experiment; builds a checkpoint outside a run folder (in one, "
+        "its config.yaml does: what trained it)",
+    )
     parser.add_argument("--experiment", help="instead of --config: fashion_mnist/mlp, ...")
     parser.add_argument("--logs_dir", default="logs")
     parser.add_argument("--out", type=Path, help="default: <run folder>/export")
@@ -51,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"checkpoint: {checkpoint}")
 
     try:
-        module, datamodule, model = load_deployable(checkpoint)
+        module, datamodule, model = load_deployable(checkpoint, args.config)
     except ProjError as err:
-        print(f"error: {checkpoint}: {err}", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
         return 1
     pairs = real_inputs(datamodule, args.batches)
     out = args.out or checkpoint.parent.parent / "export"

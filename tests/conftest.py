@@ -3,7 +3,10 @@ and the contract that finds any DataModule's tiny data."""
 
 import gzip
 import importlib
+import os
 import pickle
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,6 +71,19 @@ def fit_tiny(config: str, data_dir: Path, *extra: str) -> None:
     from proj.cli import main
 
     main(["fit", "--config", config, *tiny_data_args(data_dir), *QUIET, *extra])
+
+
+def proj_process(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`python -m proj ...` in a new process, in the test's folder; configs may name
+    tests.helpers.* (the repository is on its path)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "proj", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def tiny_data_args(data_dir: Path) -> list[str]:

@@ -3,11 +3,11 @@
 import csv
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from proj.callbacks import LineProgress, ThrottledRichProgressBar
@@ -18,19 +18,13 @@ from tests.conftest import (
     QUIET,
     REPO,
     fit_tiny,
+    proj_process,
     tiny_cifar_args,
     tiny_data_args,
     write_cifar10,
 )
 
 RUNS = Path("logs") / "fashion_mnist" / "mlp"
-
-
-def _proj(*args: str) -> subprocess.CompletedProcess:
-    """`python -m proj ...` in a new process, in the test's folder."""
-    return subprocess.run(
-        [sys.executable, "-m", "proj", *args], capture_output=True, text=True, timeout=300
-    )
 
 
 def _metrics(version: int) -> dict:
@@ -84,7 +78,7 @@ def test_runs_of_one_config_never_share_a_folder(tiny_data_dir):
 def test_test_best_in_a_new_process_reproduces_the_metric(tiny_data_dir):
     fit_tiny(MLP, tiny_data_dir, "--trainer.max_epochs", "2")
     data = [*tiny_data_args(tiny_data_dir), *QUIET]
-    result = _proj("test", "--config", MLP, "--ckpt_path", "best", *data)
+    result = proj_process("test", "--config", MLP, "--ckpt_path", "best", *data)
     assert result.returncode == 0, result.stderr
     best = _metrics(0)["best_checkpoint"]
     assert f"--ckpt_path best -> {best}" in result.stderr
@@ -94,12 +88,14 @@ def test_test_best_in_a_new_process_reproduces_the_metric(tiny_data_dir):
         _metrics(0)["test"]["test/acc"], abs=1e-4
     )
 
-    # a model option beside --ckpt_path is replaced by the checkpoint's: said, not silent
+    # the config builds the model, the checkpoint gives its weights: a model option that
+    # keeps the weights' shapes applies
     override = "--model.init_args.label_smoothing=0.3"
-    result = _proj("validate", "--config", MLP, "--ckpt_path", "last", override, *data)
+    result = proj_process("validate", "--config", MLP, "--ckpt_path", "last", override, *data)
     assert result.returncode == 0, result.stderr
     assert str(RUNS / "version_0" / "checkpoints" / "last.ckpt") in result.stderr
-    assert "--model.init_args.label_smoothing on the command line is not used" in result.stderr
+    validated = yaml.safe_load((RUNS / "version_2" / "config.yaml").read_text())
+    assert validated["model"]["init_args"]["label_smoothing"] == 0.3
     assert 0.0 <= _metrics(2)["validate"]["val/acc"] <= 1.0
 
 

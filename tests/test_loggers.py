@@ -1,5 +1,6 @@
 """Any logger, or none, keeps proj's run folders: checkpoints, config.yaml, metrics.json."""
 
+import csv
 import json
 import logging
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from proj.cli import main, run
-from tests.conftest import MLP, QUIET, REPO, fit_tiny, tiny_data_args
+from tests.conftest import MLP, QUIET, REPO, fit_tiny, proj_process, tiny_data_args
 
 LOGGERS = REPO / "configs" / "logger"
 RUN = Path("logs/fashion_mnist/mlp")
@@ -64,7 +65,9 @@ def test_mlflow_fragment_leaves_a_readable_run_with_the_config_and_best_checkpoi
 ):
     mlflow = pytest.importorskip("mlflow", reason="mlflow is not installed (the track extra)")
     fit_tiny(MLP, tiny_data_dir, "--config", str(LOGGERS / "mlflow.yaml"), *SHORT)
-    mlflow.set_tracking_uri("sqlite:///logs/mlflow.db")
+    mlflow.set_tracking_uri(
+        f"sqlite:///{Path('logs/mlflow.db').resolve()}"
+    )  # engines are cached by URI
     (record,) = mlflow.search_runs(experiment_names=["fashion_mnist/mlp"], output_format="list")
     assert record.info.run_name == "version_0"
     assert 0 <= record.data.metrics["val/acc"] <= 1 and "test/acc" in record.data.metrics
@@ -98,4 +101,55 @@ def test_wandb_fragment_runs_offline_inside_the_run_folder(tiny_data_dir, monkey
         wandb.finish()
     (offline,) = (RUN / "version_0" / "wandb").glob("offline-run-*")
     assert list(offline.glob("run-*.wandb"))
+    recorded = json.loads((RUN / "version_0" / "trackers.json").read_text())["wandb"]["id"]
+    assert recorded == experiment.id
+
+    try:  # a resume continues that W&B run (`wandb sync` uploads both parts as one)
+        resumed = run([*args, "--ckpt_path", "last", "--trainer.max_epochs", "2"])
+        assert resumed.trainer.logger.experiment.id == recorded
+    finally:
+        wandb.finish()
     assert {"config.yaml", "metrics.json"} <= _files(RUN / "version_0")
+
+
+def _mlflow_points(mlflow, experiment: str) -> tuple[str, dict[str, list[int]]]:
+    """The one MLflow run of an experiment: its id, and the steps of each metric."""
+    (record,) = mlflow.search_runs(experiment_names=[experiment], output_format="list")
+    client = mlflow.MlflowClient()
+    history = {
+        key: sorted(m.step for m in client.get_metric_history(record.info.run_id, key))
+        for key in record.data.metrics
+    }
+    return record.info.run_id, history
+
+
+def _csv_points(run: Path) -> list[tuple[str, str]]:
+    with open(run / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return sorted((row["step"], key) for row in rows for key, value in row.items() if value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("epoch", "batch"), [(2, 0), (1, 1)], ids=["between_epochs", "mid_epoch"])
+def test_a_killed_fit_resumes_into_the_same_mlflow_run_and_csv_file(tiny_data_dir, epoch, batch):
+    mlflow = pytest.importorskip("mlflow", reason="mlflow is not installed (the track extra)")
+    args = ["fit", "--config", MLP, "--config", str(LOGGERS / "mlflow.yaml"),
+            "--config", str(LOGGERS / "csv.yaml"), *tiny_data_args(tiny_data_dir), *QUIET,
+            "--trainer.max_epochs", "3", "--trainer.limit_train_batches", "4",
+            "--trainer.log_every_n_steps", "1", "--test_after_fit", "false"]  # fmt: skip
+    assert proj_process(*args, "--experiment", "whole").returncode == 0
+    killer = json.dumps({"class_path": "tests.helpers.KillAt",
+                         "init_args": {"epoch": epoch, "batch": batch}})  # fmt: skip
+    killed = proj_process(*args, "--experiment", "cut", f"--trainer.callbacks+={killer}")
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    recorded = json.loads(Path("logs/cut/version_0/trackers.json").read_text())  # at the start
+    resumed = proj_process(*args, "--experiment", "cut", "--ckpt_path", "last")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+    mlflow.set_tracking_uri(f"sqlite:///{Path('logs/mlflow.db').resolve()}")
+    run_id, cut = _mlflow_points(mlflow, "cut")  # one run, the one the killed fit started
+    assert run_id == recorded["mlflow"]["run_id"]
+    _, whole = _mlflow_points(mlflow, "whole")
+    assert cut == whole  # every metric at the steps an uninterrupted fit logs, none twice
+    assert len(cut["val/acc"]) == 3
+    assert _csv_points(Path("logs/cut/version_0")) == _csv_points(Path("logs/whole/version_0"))

@@ -19,18 +19,7 @@ from proj.course import NeuralNetwork
 from proj.data import FashionMNISTDataModule
 from proj.runs import reserve_version
 from proj.tasks import ImageClassifier
-from tests.conftest import MLP, QUIET, REPO, fit_tiny, tiny_data_args
-
-
-def _proj(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}  # so configs can name tests.helpers.*
-    return subprocess.run(
-        [sys.executable, "-m", "proj", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
+from tests.conftest import MLP, QUIET, REPO, fit_tiny, proj_process, tiny_data_args
 
 
 def _run(experiment: str, version: int = 0) -> Path:
@@ -68,15 +57,15 @@ EMA = json.dumps({"class_path": "proj.callbacks.EMA",
 def test_killed_run_resumes_to_bitwise_identical_weights(resumable, kill_epoch, kill_batch, ema):
     if ema:  # the averaged weights are what is saved and evaluated: they must resume too
         resumable = [*resumable, f"--trainer.callbacks+={EMA}"]
-    assert _proj(*resumable, "--experiment", "whole").returncode == 0
+    assert proj_process(*resumable, "--experiment", "whole").returncode == 0
     killer = json.dumps({"class_path": "tests.helpers.KillAt",
                          "init_args": {"epoch": kill_epoch, "batch": kill_batch}})  # fmt: skip
-    killed = _proj(*resumable, "--experiment", "cut", f"--trainer.callbacks+={killer}")
+    killed = proj_process(*resumable, "--experiment", "cut", f"--trainer.callbacks+={killer}")
     assert killed.returncode == -9, killed.stderr[-2000:]
     saved = _state(_run("cut") / "checkpoints" / "last.ckpt")
     assert saved["epoch"] == kill_epoch - 1  # a mid-epoch kill loses only that epoch
 
-    resumed = _proj(*resumable, "--experiment", "cut", "--ckpt_path", "last")
+    resumed = proj_process(*resumable, "--experiment", "cut", "--ckpt_path", "last")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert sorted(p.name for p in Path("logs/cut").iterdir()) == ["version_0"]
     whole, cut = (_state(_run(e) / "checkpoints" / "last.ckpt") for e in ("whole", "cut"))

@@ -55,7 +55,7 @@ from proj.callbacks import (
 from proj.completion import print_completion
 from proj.data import ImageDataModule
 from proj.errors import ConfigError, ProjError, brief
-from proj.num_classes import configured_class, fill_num_classes
+from proj.num_classes import configured_class, fill_num_classes, link_net_num_classes
 from proj.parser import (
     PROG,
     ProjArgumentParser,
@@ -65,15 +65,22 @@ from proj.parser import (
 )
 from proj.precision import preferred_precision
 from proj.runs import (
-    check_checkpoint,
     checkpoint_file,
     experiment_name,
+    read_checkpoint,
     reserve_version,
     version_of_checkpoint,
 )
 from proj.tasks import ImageClassifier
-from proj.trackers import record_in_trackers
+from proj.trackers import (
+    csv_rows_before,
+    record_in_trackers,
+    record_run_ids,
+    recorded_run_ids,
+    restore_csv_rows,
+)
 from proj.trainer import RunTrainer
+from proj.trusted_checkpoint import check_classes, check_weights_fit, needs_config, run_config
 
 
 class ProjCLI(LightningCLI):
@@ -90,6 +97,7 @@ class ProjCLI(LightningCLI):
         self.resume_version: int | None = None
         self.run_version: int | None = None
         self.resume_step = 0
+        self.checkpoint: dict[str, Any] | None = None  # --ckpt_path's, read at parse
         kwargs.setdefault("trainer_defaults", {})
         # last.ckpt, rewritten after every epoch for resuming. Lightning 2.6's save_last
         # only rewrites it when a new best is saved, so a resume could lose many epochs.
@@ -154,14 +162,7 @@ class ProjCLI(LightningCLI):
         parser.add_lightning_class_args(TensorBoardViews, "views")
         # checkpoint.monitor unset: the model's declared monitor (see _choose_monitor)
         parser.set_defaults({"checkpoint.save_last": False})  # last.ckpt has its own callback
-        # A net's num_classes is filled in at instantiation (proj.num_classes); this link
-        # only marks it as not the config's to give, so a net that requires it parses.
-        parser.link_arguments(
-            "model.class_path",
-            "model.init_args.net.init_args.num_classes",
-            compute_fn=_filled_at_instantiation,
-            apply_on="parse",
-        )
+        link_net_num_classes(parser)
 
     @property
     def _subconfig(self) -> Any:
@@ -179,35 +180,33 @@ class ProjCLI(LightningCLI):
             if message := yaml_syntax_error(path):
                 parser.error(message)
         stacked = with_stacked_loggers(argv)
-        super().parse_arguments(parser, args if stacked == argv else stacked)
+        implied = _with_run_config(stacked, parser)
+        super().parse_arguments(parser, args if implied == argv else implied)
         # Recorded in the run's config.yaml, so rerunning that file continues this experiment.
         self._subconfig.experiment = self._experiment()
-        # Resolved here, before Lightning reads the model's hyperparameters from the
-        # checkpoint file, so `best`/`last` behave exactly like the path they stand for.
         config = self._subconfig
         ckpt_path = config.get("ckpt_path")
         if ckpt_path is not None:
             try:
+                # `best`/`last` resolved from the run folders, so they work in any process
                 ckpt_path = config.ckpt_path = str(
                     checkpoint_file(ckpt_path, config.logs_dir, self._experiment())
                 )
+                self.checkpoint = read_checkpoint(ckpt_path)  # its tensors memory-mapped
+                check_classes(ckpt_path, self.checkpoint, config.as_dict())
             except ProjError as err:
                 parser.error(str(err))
-            try:
-                self.resume_step = check_checkpoint(ckpt_path)
-            except ProjError as err:
-                parser.error(str(err))
-            # Lightning then rebuilds the model from the checkpoint's hyperparameters, over
-            # whatever the command line said: say so rather than test something else.
-            if given := [arg.split("=")[0] for arg in argv if arg.startswith("--model")]:
-                rank_zero_warn(
-                    f"--ckpt_path: the model is rebuilt from the checkpoint's hyperparameters; "
-                    f"{', '.join(given)} on the command line is not used"
-                )
+            self.resume_step = int(self.checkpoint.get("global_step", 0))
             if self.config.get("subcommand") == "fit":
                 self.resume_version = version_of_checkpoint(
                     ckpt_path, config.logs_dir, self._experiment()
                 )
+
+    def _parse_ckpt_path(self) -> None:
+        """Lightning's rebuilds the model from the checkpoint's hyperparameters, importing
+        whatever classes they name. Here the config builds it, and parse_arguments has
+        compared the checkpoint's classes with the config's (proj.trusted_checkpoint).
+        Private; tests/test_trusted_checkpoint.py's canaries fail if Lightning renames it."""
 
     def before_instantiate_classes(self) -> None:
         trainer = self._subconfig.trainer
@@ -252,6 +251,8 @@ class ProjCLI(LightningCLI):
             raise failure  # outside the except block: no chain back to jsonargparse's report
         self.datamodule = data
         self.model = self._get(self.config_init, "model")
+        if self.checkpoint is not None:
+            check_weights_fit(self._subconfig.ckpt_path, self.checkpoint, self.model)
         self.trainer = self.instantiate_trainer()
 
     def _redump_config(self) -> None:
@@ -333,6 +334,9 @@ class ProjCLI(LightningCLI):
         """Into the configured loggers' init_args: the run folder. TensorBoard and CSV write
         it as their version, W&B its files inside it, MLflow names its run after it."""
         version = self.run_version
+        resumed = (
+            recorded_run_ids(self._run_dir(version)) if self.resume_version is not None else {}
+        )
         for entry in setting if isinstance(setting, list) else [setting]:
             path, init_args = str(_get(entry, "class_path")), _get(entry, "init_args")
             if init_args is None:
@@ -343,10 +347,15 @@ class ProjCLI(LightningCLI):
                     init_args[key] = value
             elif path.endswith("WandbLogger") and version is not None:
                 init_args.save_dir = str(self._run_dir(version))  # wandb/ in the run folder
+                if "wandb" in resumed and not init_args.get("id"):  # the same W&B run
+                    init_args.id = resumed["wandb"]["id"]
+                    entry.dict_kwargs = {**(_get(entry, "dict_kwargs") or {}), "resume": "allow"}
             elif path.endswith("MLFlowLogger") and version is not None:
                 if init_args.get("experiment_name") in (None, "lightning_logs"):
                     init_args.experiment_name = self._experiment()
                 init_args.run_name = init_args.get("run_name") or f"version_{version}"
+                if "mlflow" in resumed and not init_args.get("run_id"):  # the same MLflow run
+                    init_args.run_id = resumed["mlflow"]["run_id"]
 
     def _file_logger_args(self, tensorboard: bool) -> dict[str, Any]:
         """TensorBoard's or CSV's arguments that make the run folder their version."""
@@ -405,6 +414,14 @@ class ProjCLI(LightningCLI):
             except OSError:
                 break
 
+    def before_fit(self) -> None:
+        if self.run_version is None:  # fast_dev_run, or not rank 0
+            return
+        run_dir = self._run_dir(self.run_version)
+        if self.resume_version is not None:
+            restore_csv_rows(self.trainer.loggers, csv_rows_before(run_dir, self.resume_step))
+        record_run_ids(self.trainer.loggers, run_dir)  # now: a killed run has them too
+
     def after_fit(self) -> None:
         self._test_after_fit()
         if self.trainer.is_global_zero and self.trainer.run_dir:
@@ -442,8 +459,51 @@ _CKPT_PATH_EPILOG = {
 }
 
 
-def _filled_at_instantiation(model_class_path: str) -> None:
-    return None
+_SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
+def _with_run_config(argv: list[str], parser: LightningArgumentParser) -> list[str]:
+    """`--ckpt_path` given without a config (no --config, no --model): the config.yaml of
+    the run folder the checkpoint lies in comes first, so that file, not the checkpoint,
+    names the classes; the checkpoint's path resolved in place."""
+    if argv[:1] not in ([s] for s in _SUBCOMMANDS) or any(
+        arg.startswith(("--config", "--model")) or arg == "-c" for arg in argv
+    ):
+        return argv
+    options = _option_values(argv[1:])
+    if "--ckpt_path" not in options:
+        return argv
+    try:
+        found = checkpoint_file(
+            options["--ckpt_path"], options.get("--logs_dir", "logs"), options.get("--experiment")
+        )
+        config = run_config(found)
+        if config is None:
+            raise needs_config(found)
+    except ProjError as err:
+        parser.error(str(err))
+    print(
+        f"--ckpt_path without --config: the model and data as {config} builds them", file=sys.stderr
+    )
+    rest = list(argv[1:])
+    for i, arg in enumerate(rest):
+        if arg == "--ckpt_path" and i + 1 < len(rest):
+            rest[i + 1] = str(found)
+        elif arg.startswith("--ckpt_path="):
+            rest[i] = f"--ckpt_path={found}"
+    return [argv[0], "--config", str(config), *rest]
+
+
+def _option_values(args: list[str]) -> dict[str, str]:
+    """{'--name': value} of `--name value` and `--name=value` arguments."""
+    values = {}
+    for i, arg in enumerate(args):
+        if arg.startswith("--") and "=" in arg:
+            name, value = arg.split("=", 1)
+            values[name] = value
+        elif arg.startswith("--") and i + 1 < len(args):
+            values[arg] = args[i + 1]
+    return values
 
 
 def _why_no_test(model: L.LightningModule, datamodule: L.LightningDataModule | None) -> str:

@@ -22,6 +22,7 @@ from proj.errors import ConfigError
 from proj.runs import read_checkpoint
 from proj.tasks import ImageClassifier
 from proj.tasks.tta import TTA, tta_averaged
+from proj.trusted_checkpoint import build_from_checkpoint, checked_config
 
 
 class NormalizedNet(nn.Module):
@@ -52,13 +53,16 @@ def normalization(datamodule: L.LightningDataModule) -> tuple[tuple[float, ...],
 
 
 def load_deployable(
-    checkpoint: str | Path,
+    checkpoint: str | Path, config_files: Sequence[str | Path] = ()
 ) -> tuple[L.LightningModule, L.LightningDataModule, NormalizedNet]:
-    """(module, set-up DataModule, deployable net) of an image classifier's checkpoint: what
-    scripts/export.py and `proj serve --ckpt_path` both start from."""
+    """(module, set-up DataModule, deployable net) of an image classifier's checkpoint, as
+    its run folder's config.yaml (else `config_files`) builds them: what scripts/export.py
+    and `proj serve --ckpt_path` both start from."""
+    checked_config(checkpoint, config_files)  # first: a stranger's class path, refused as such
     check_servable(checkpoint)
-    module = L.LightningModule.load_from_checkpoint(checkpoint, map_location="cpu").eval()
-    datamodule = L.LightningDataModule.load_from_checkpoint(checkpoint)
+    module, datamodule = build_from_checkpoint(checkpoint, config_files)
+    if datamodule is None:
+        raise ConfigError("the config has no data entry: export and serve need the DataModule")
     datamodule.setup("test")  # CSV datasets learn their normalisation here
     return module, datamodule, deployable(module, datamodule)
 
@@ -73,7 +77,7 @@ def check_servable(checkpoint: str | Path) -> None:
     if made_by not in SERVABLE:
         what = repr(made_by) if made_by else "a LightningModule that records no class path"
         raise ConfigError(
-            f"made by {what}; export and serve take a proj.tasks.ImageClassifier (a net from "
+            f"{checkpoint}: made by {what}; export and serve take a proj.tasks.ImageClassifier (a net from "
             "images to class logits)"
         )
 

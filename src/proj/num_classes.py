@@ -10,7 +10,7 @@ import importlib
 import inspect
 from typing import Any
 
-from jsonargparse import Namespace
+from jsonargparse import ArgumentParser, Namespace
 
 from proj.errors import ConfigError
 
@@ -55,6 +55,21 @@ def fill_num_classes(model: Namespace, data: Any) -> None:
 
 
 _ABSENT = object()  # the class takes no num_classes
+
+
+def link_net_num_classes(parser: ArgumentParser) -> None:
+    """Mark the net's num_classes as filled in at instantiation (by fill_num_classes), so a
+    net whose constructor requires it still parses without the config giving it."""
+    parser.link_arguments(
+        "model.class_path",
+        "model.init_args.net.init_args.num_classes",
+        compute_fn=_filled_at_instantiation,
+        apply_on="parse",
+    )
+
+
+def _filled_at_instantiation(model_class_path: str) -> None:
+    return None
 
 
 def configured_class(class_path: str) -> type:

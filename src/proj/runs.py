@@ -133,11 +133,6 @@ def checkpoint_file(ckpt_path: str, logs_dir: str | Path, experiment: str | None
     return found
 
 
-def check_checkpoint(path: str | Path) -> int:
-    """The checkpoint's global step; anything not a safe checkpoint is refused in one paragraph."""
-    return int(read_checkpoint(path).get("global_step", 0))
-
-
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """A Lightning checkpoint read with weights_only=True, its tensors memory-mapped (cheap
     to read for its metadata); anything else is refused in one paragraph."""

@@ -30,8 +30,9 @@ def trained(tmp_path_factory) -> Trained:
     data = write_fashion_mnist(root / "data", num_train=320, num_test=200)
     logs = str(root / "logs")
     common = ["--config", CNN, *tiny_data_args(data), "--logs_dir", logs, *QUIET]
+    common += ["--model.net.width", "8"]
     main(["fit", *common, "--trainer.max_epochs", "1", "--trainer.limit_val_batches", "1",
-          "--model.net.width", "8", "--views.graph", "false"])  # fmt: skip
+          "--views.graph", "false"])  # fmt: skip
     checkpoint = next(
         (root / "logs" / "fashion_mnist" / "cnn").glob("version_0/checkpoints/epoch*")
     )

@@ -5,7 +5,7 @@ import contextlib
 import json
 import os
 from collections.abc import AsyncIterator, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib.resources import files
 from typing import Any
 
@@ -29,6 +29,7 @@ class Settings:
     """What to serve and how; see `python -m proj serve --help`."""
 
     checkpoint: str | None = None
+    configs: list[str] = field(default_factory=list)  # for a checkpoint outside a run folder
     export: str | None = None
     max_batch_size: int = 32
     batch_timeout: float = 0.005
@@ -37,7 +38,11 @@ class Settings:
     max_pixels: int = 40_000_000
 
     def load(self) -> Predictor:
-        return from_export(self.export) if self.export else from_checkpoint(self.checkpoint)
+        return (
+            from_export(self.export)
+            if self.export
+            else from_checkpoint(self.checkpoint, self.configs)
+        )
 
 
 def app_from_env() -> Starlette:
@@ -107,7 +112,9 @@ def create_app(settings: Settings) -> Starlette:
                 "normalization": predictor.normalization,
                 "model": predictor.metadata,
                 "serving": {
-                    k: v for k, v in asdict(settings).items() if k not in ("checkpoint", "export")
+                    k: v
+                    for k, v in asdict(settings).items()
+                    if k not in ("checkpoint", "configs", "export")
                 },
             }
         )

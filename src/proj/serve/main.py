@@ -20,7 +20,13 @@ def build_parser() -> argparse.ArgumentParser:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--ckpt_path", help="best / last of the config's experiment, or a file")
     what.add_argument("--export", help="a folder scripts/export.py wrote (ONNX Runtime, no torch)")
-    parser.add_argument("--config", action="append", default=[], help="names the experiment")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        help="names the experiment; builds a checkpoint outside a run folder (in one, "
+        "its config.yaml does: what trained it)",
+    )
     parser.add_argument("--experiment", help="instead of --config: fashion_mnist/cnn, ...")
     parser.add_argument("--logs_dir", default="logs")
     parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept other machines")
@@ -44,6 +50,7 @@ def parse(argv: list[str] | None) -> tuple[Settings, dict]:
         parser.error("--max_batch_size, --workers and --top_k must be >= 1, --batch_timeout >= 0")
     settings = Settings(
         checkpoint=str(resolved_checkpoint(parser, args)) if args.ckpt_path else None,
+        configs=list(args.config),
         export=args.export,
         max_batch_size=args.max_batch_size,
         batch_timeout=args.batch_timeout,
@@ -54,11 +61,13 @@ def parse(argv: list[str] | None) -> tuple[Settings, dict]:
     if settings.checkpoint:
         from proj.errors import ProjError
         from proj.export import check_servable  # torch: only for a checkpoint
+        from proj.trusted_checkpoint import checked_config
 
         try:
+            checked_config(settings.checkpoint, settings.configs)
             check_servable(settings.checkpoint)
         except ProjError as err:
-            parser.error(f"--ckpt_path {settings.checkpoint}: {err}")
+            parser.error(str(err))
     if args.export and not (Path(args.export) / "model.onnx").is_file():
         parser.error(f"--export {args.export}: no model.onnx there (scripts/export.py writes it)")
     server = {

@@ -6,6 +6,7 @@ DataModule's normalisation folded in, and return class probabilities (B, K).
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,17 +61,16 @@ def from_export(folder: str | Path) -> Predictor:
     )
 
 
-def from_checkpoint(checkpoint: str | Path) -> Predictor:
-    """A Lightning checkpoint: module and DataModule rebuilt from it, evaluated as `predict`."""
+def from_checkpoint(checkpoint: str | Path, config_files: Sequence[str] = ()) -> Predictor:
+    """A Lightning checkpoint: module and DataModule as its run folder's config.yaml (else
+    `config_files`) builds them, evaluated as `predict`."""
     import torch
 
-    import proj.data
-    import proj.tasks  # noqa: F401  (the checkpoint names their classes)
     from proj.export import load_deployable, normalization
 
     torch.set_num_threads(MODEL_THREADS)
     checkpoint = Path(checkpoint)
-    _, datamodule, net = load_deployable(checkpoint)
+    _, datamodule, net = load_deployable(checkpoint, config_files)
     example, _ = next(iter(datamodule.test_dataloader()))
     images = datamodule.on_after_batch_transfer(example[:1], 0)  # (1, C, H, W) as the net sees
     mean, std = normalization(datamodule)
