@@ -152,6 +152,33 @@ def write_image_folder(root: Path, per_class: int = 12) -> Path:
     return root
 
 
+def write_class_folders(
+    root: Path, counts: dict[str, int] | None = None, splits: tuple[str, ...] = ()
+) -> Path:
+    """`root/<class>/` (or `root/<split>/<class>/` for each of `splits`) of small images in
+    mixed modes and formats (RGB PNG, gray JPEG, RGBA PNG, palette PNG), imbalanced by
+    default, plus a stray text file and a hidden file that a folder reader must skip."""
+    from PIL import Image
+
+    counts = counts or {"cat": 12, "dog": 6}
+    rng = np.random.default_rng(0)
+    kinds = [("RGB", "png"), ("L", "jpg"), ("RGBA", "png"), ("P", "png")]
+    for split in splits or ("",):
+        for label, (name, count) in enumerate(counts.items()):
+            folder = root / split / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                base = 40 if label == 0 else 200
+                pixels = (base + rng.integers(-30, 30, size=(20 + i % 3, 24, 3))).clip(0, 255)
+                mode, ext = kinds[i % len(kinds)]
+                image = Image.fromarray(pixels.astype(np.uint8), "RGB").convert(mode)
+                image.save(folder / f"{name}.{i}.{ext}")
+        first = root / split / next(iter(counts))
+        (first / "notes.txt").write_text("not an image\n")
+        (first / ".DS_Store").write_bytes(b"\0\0")
+    return root
+
+
 def tiny_csv_args(root: Path) -> list[str]:
     """CLI overrides that point a CSV-image config at a folder from write_image_folder."""
     return [

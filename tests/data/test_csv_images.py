@@ -268,7 +268,7 @@ def test_predictions_name_the_image_files(folder):
     main(["fit", "--config", config, *tiny_csv_args(folder), *QUIET, "--trainer.max_epochs", "1"])
     main(["predict", "--config", config, *tiny_csv_args(folder), *QUIET, "--ckpt_path", "best"])
     lines = Path("logs/catdog/cnn/version_1/predictions.csv").read_text().splitlines()
-    assert lines[0] == "id,target,pred,prob" and len(lines) == 1 + 5  # 20% of 24 held out for test
+    assert lines[0] == "id,target,pred,prob" and len(lines) == 1 + 4  # 20% of each class of 12
     assert all(line.split(",")[0].endswith(".png") for line in lines[1:])
     assert all(line.split(",")[1] in NAMES for line in lines[1:])
 

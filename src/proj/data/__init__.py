@@ -5,6 +5,8 @@ from proj.data.csv_dataset import CSVImageDataset
 from proj.data.csv_images import CSVImageDataModule
 from proj.data.fashion_mnist import FashionMNISTDataModule
 from proj.data.image_datamodule import ImageDataModule
+from proj.data.image_files import ImageFilesDataModule
+from proj.data.image_folder import ImageFolderDataModule
 from proj.data.tensor_datamodule import TensorImageDataModule
 
 __all__ = [
@@ -14,5 +16,7 @@ __all__ = [
     "CSVImageDataset",
     "FashionMNISTDataModule",
     "ImageDataModule",
+    "ImageFilesDataModule",
+    "ImageFolderDataModule",
     "TensorImageDataModule",
 ]

@@ -1,4 +1,6 @@
-"""Stratified k-fold splits: each class dealt evenly over the folds, fixed by a seed."""
+"""Stratified splits and k-fold splits: each class dealt out in proportion, fixed by a seed."""
+
+from collections.abc import Sequence
 
 import torch
 
@@ -27,3 +29,24 @@ def stratified_fold(
         val_parts.append(parts[fold])
         train_parts.extend(p for i, p in enumerate(parts) if i != fold)
     return torch.cat(val_parts).sort().values, torch.cat(train_parts).sort().values
+
+
+def stratified_split(
+    labels: torch.Tensor, fractions: Sequence[float], seed: int
+) -> list[torch.Tensor]:
+    """Index parts of `labels`, one per fraction and then the rest: each part takes its
+    fraction of every class (rounded), picked by a seeded generator, so every part keeps
+    the classes' proportions."""
+    generator = torch.Generator().manual_seed(seed)
+    parts: list[list[torch.Tensor]] = [[] for _ in range(len(fractions) + 1)]
+    for label in torch.unique(labels).tolist():
+        members = (labels == label).nonzero().flatten()
+        members = members[torch.randperm(len(members), generator=generator)]
+        start = 0
+        for i, fraction in enumerate(fractions):
+            cut = round(fraction * len(members))
+            parts[i].append(members[start : start + cut])
+            start += cut
+        parts[-1].append(members[start:])
+    empty = torch.zeros(0, dtype=torch.long)
+    return [torch.cat(p).sort().values if p else empty for p in parts]
