@@ -244,7 +244,7 @@ def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> floa
             "--data.init_args.data_dir", data_dir, "--data.init_args.batch_size", str(spec["batch"]),
             "--data.init_args.val_size", str(spec["val_size"]),
             "--data.init_args.augment", "false", "--model.init_args.lr_scheduler", "null",
-            "--model.init_args.label_smoothing", "0.0",
+            "--model.init_args.loss", "torch.nn.CrossEntropyLoss",
             "--model.init_args.net", spec["net"],
             "--model.init_args.optimizer", spec["optimizer"],
         ]  # fmt: skip

@@ -90,12 +90,12 @@ def test_test_best_in_a_new_process_reproduces_the_metric(tiny_data_dir):
 
     # the config builds the model, the checkpoint gives its weights: a model option that
     # keeps the weights' shapes applies
-    override = "--model.init_args.label_smoothing=0.3"
+    override = "--model.init_args.nonfinite_loss=skip"
     result = proj_process("validate", "--config", MLP, "--ckpt_path", "last", override, *data)
     assert result.returncode == 0, result.stderr
     assert str(RUNS / "version_0" / "checkpoints" / "last.ckpt") in result.stderr
     validated = yaml.safe_load((RUNS / "version_2" / "config.yaml").read_text())
-    assert validated["model"]["init_args"]["label_smoothing"] == 0.3
+    assert validated["model"]["init_args"]["nonfinite_loss"] == "skip"
     assert 0.0 <= _metrics(2)["validate"]["val/acc"] <= 1.0
 
 

@@ -50,13 +50,17 @@ EMA = json.dumps({"class_path": "proj.callbacks.EMA",
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("kill_epoch", "kill_batch", "ema"),
-    [(2, 0, False), (1, 2, False), (1, 2, True)],
-    ids=["after_epoch_1", "mid_epoch_1", "mid_epoch_1_with_ema"],
+    ("kill_epoch", "kill_batch", "ema", "weighted"),
+    [(2, 0, False, False), (1, 2, False, False), (1, 2, True, False), (1, 2, False, True)],
+    ids=["after_epoch_1", "mid_epoch_1", "mid_epoch_1_with_ema", "mid_epoch_1_weighted_sampler"],
 )
-def test_killed_run_resumes_to_bitwise_identical_weights(resumable, kill_epoch, kill_batch, ema):
+def test_killed_run_resumes_to_bitwise_identical_weights(
+    resumable, kill_epoch, kill_batch, ema, weighted
+):
     if ema:  # the averaged weights are what is saved and evaluated: they must resume too
         resumable = [*resumable, f"--trainer.callbacks+={EMA}"]
+    if weighted:  # drawn with replacement, per (seed, epoch): the same draws after a resume
+        resumable = [*resumable, "--data.init_args.sampler", "weighted"]
     assert proj_process(*resumable, "--experiment", "whole").returncode == 0
     killer = json.dumps({"class_path": "tests.helpers.KillAt",
                          "init_args": {"epoch": kill_epoch, "batch": kill_batch}})  # fmt: skip

@@ -137,8 +137,8 @@ def test_median_pruner_stops_a_trial_that_falls_behind(tiny_data_dir):
 @pytest.mark.parametrize(
     ("space", "message"),
     [
-        ({"model.init_args.l1": {"uniform": [1, 0]}}, "low < high"),
-        ({"model.init_args.l1": {"gaussian": [0, 1]}}, "needs exactly one of"),
+        ({"model.init_args.optimizer.init_args.lr": {"uniform": [1, 0]}}, "low < high"),
+        ({"model.init_args.optimizer.init_args.lr": {"gaussian": [0, 1]}}, "needs exactly one of"),
     ],
 )
 def test_a_bad_space_is_named_before_any_trial(tiny_data_dir, space, message):

@@ -29,9 +29,11 @@ def test_fit_writes_images_graph_histograms_confusion_and_hparams(tiny_data_dir,
     assert tags["_hparams_/experiment"] == "hparams"
     assert "hparams/best_val_acc" in tags and "hparams/test_acc" in tags
     test = json.loads((RUN / "metrics.json").read_text())["test"]
-    per_class = {k: v for k, v in test.items() if k.startswith("test/class_acc/")}
-    assert "test/class_acc/T-shirt_top" in per_class and len(per_class) == 10
-    assert all(0.0 <= v <= 1.0 for v in per_class.values())
+    recall = {k: v for k, v in test.items() if k.startswith("test/recall/")}
+    assert "test/recall/T-shirt_top" in recall and len(recall) == 10  # one per class, by name
+    assert all(0.0 <= v <= 1.0 for v in recall.values())
+    assert 0 <= test["test/balanced_acc"] <= 1 and 0 <= test["test/macro_f1"] <= 1
+    assert "hparams/test_recall_T-shirt_top" not in tags  # the HPARAMS tab: headline metrics
     # the layer table goes down to the layers, with their output shapes
     cli = ProjCLI.current
     assert [c._max_depth for c in cli.trainer.callbacks if isinstance(c, ModelSummary)] == [3]

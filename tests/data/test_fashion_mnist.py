@@ -230,7 +230,9 @@ def test_mixed_batches_get_class_probabilities_that_train(tiny_data_dir, tmp_pat
     from proj.models import FashionCNN
     from proj.tasks import ImageClassifier
 
-    task = ImageClassifier(FashionCNN(width=8), num_classes=10, label_smoothing=0.1)
+    task = ImageClassifier(
+        FashionCNN(width=8), num_classes=10, loss=torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+    )
     trainer = L.Trainer(max_steps=3, limit_val_batches=1, logger=False, log_every_n_steps=1,
                         enable_checkpointing=False, enable_progress_bar=False,
                         default_root_dir=tmp_path)  # fmt: skip

@@ -109,3 +109,17 @@ def test_the_demo_config_trains_on_the_demo_writers_folder(tiny_data_dir, tmp_pa
           "--trainer.max_epochs", "1", *QUIET])  # fmt: skip
     metrics = json.loads(Path("logs/catdog/folder/version_0/metrics.json").read_text())
     assert 0 <= metrics["test"]["test/acc"] <= 1
+
+
+def test_a_weighted_sampler_serves_the_classes_about_equally(tmp_path):
+    root = write_class_folders(tmp_path / "pets", {"cat": 30, "dog": 6})
+    dm = _dm(root, sampler="weighted", val_fraction=0.0, test_fraction=0.0)
+    dm.setup("fit")
+    assert dm.class_counts == [30, 6]
+    seen = torch.zeros(2)
+    for epoch in range(10):
+        loader = dm.train_dataloader()
+        loader.sampler.set_epoch(epoch)
+        for _, labels in loader:
+            seen += torch.bincount(labels, minlength=2)
+    assert seen.sum() == 10 * 36 and 0.4 < seen[1] / seen.sum() < 0.6  # 6 of 36 otherwise

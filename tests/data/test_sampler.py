@@ -49,6 +49,36 @@ def test_ranks_get_equal_disjoint_shards_that_cover_the_set(monkeypatch, num_sam
         assert not set(shards[0]) & set(shards[1])
 
 
+def test_weighted_draws_balance_the_classes_reproducibly_per_epoch():
+    labels = torch.tensor([0] * 90 + [1] * 10)
+    weights = 1.0 / torch.bincount(labels).double()[labels]
+    sampler = EpochSampler(100, shuffle=True, seed=7, weights=weights)
+    drawn = []
+    for epoch in range(20):
+        sampler.set_epoch(epoch)
+        drawn.append(list(sampler))
+        assert len(drawn[-1]) == len(sampler) == 100
+    again = EpochSampler(100, shuffle=True, seed=7, weights=weights)
+    again.set_epoch(3)
+    assert list(again) == drawn[3] and drawn[3] != drawn[4]
+    minority = sum(labels[d].sum().item() for d in drawn) / (20 * 100)
+    assert 0.45 < minority < 0.55  # drawn about as often as the 9x larger class
+
+
+def test_each_rank_draws_its_own_share_of_one_weighted_draw(monkeypatch):
+    weights = torch.linspace(1, 2, 11, dtype=torch.float64)
+    shares = []
+    for rank in range(2):
+        monkeypatch.setattr(sampler_module, "_rank_and_world_size", lambda r=rank: (r, 2))
+        sampler = EpochSampler(11, shuffle=True, seed=1, weights=weights)
+        shares.append(list(sampler))
+        assert len(shares[-1]) == len(sampler) == 6
+    one_draw = torch.multinomial(
+        weights, 12, replacement=True, generator=torch.Generator().manual_seed(1 * 1_000_003)
+    ).tolist()
+    assert shares[0] == one_draw[0::2] and shares[1] == one_draw[1::2]
+
+
 def test_evaluation_shards_are_not_padded(monkeypatch):
     monkeypatch.setattr(sampler_module, "_rank_and_world_size", lambda: (1, 2))
     sampler = EpochSampler(11, shuffle=False)

@@ -30,7 +30,11 @@ def test_penalties_raise_the_training_loss():
     torch.manual_seed(0)
     batch = _batch()
     losses = {}
-    for name, kwargs in {"plain": {}, "l1": {"l1": 1e-3}, "l2": {"l2": 1e-3}}.items():
+    for name, kwargs in {
+        "plain": {},
+        "l1": {"penalties": {"l1": 1e-3}},
+        "l2": {"penalties": {"l2": 1e-3}},
+    }.items():
         torch.manual_seed(0)
         task = ImageClassifier(NeuralNetwork(), num_classes=10, **kwargs)
         losses[name] = float(task.training_step(batch, 0))

@@ -1,6 +1,5 @@
 """What a run shows in TensorBoard besides scalars: images, graph, histograms, confusion, hparams."""
 
-import re
 from typing import Any
 
 import lightning as L
@@ -24,8 +23,9 @@ class TensorBoardViews(Callback):
       mean/std so it looks like the data (augmentation included).
     - `graph`: the model graph, traced once on `example_input_array`.
     - `histograms_every_n_epochs`: weight and bias histograms of every parameter (0: off).
-    - `confusion_matrix`: an ImageClassifier's, at test time: a figure and per-class accuracy
-      (`test/class_acc/<name>`, also in metrics.json), from the logits `test_step` returns.
+    - `confusion_matrix`: an ImageClassifier's, at test time, as a figure, from the logits
+      `test_step` returns (its per-class recall, precision and F1 are the classifier's
+      own metrics, `test/recall/<name>`, ...).
     - `hparams`: the run's hyperparameters with its best validation and test metrics in
       TensorBoard's HPARAMS tab, to compare runs side by side.
 
@@ -150,9 +150,6 @@ class TensorBoardViews(Callback):
             return
         matrix = self._confusion.compute()  # (C, C), summed over ranks
         names = _class_names(trainer, matrix.shape[0])
-        per_class = matrix.diagonal() / matrix.sum(dim=1).clamp(min=1)
-        for name, accuracy in zip(names, per_class, strict=True):
-            pl_module.log(f"test/class_acc/{_tag(name)}", accuracy, sync_dist=False)
         writer = self._writer(trainer)
         if writer is not None:
             figure = confusion_matrix_figure(matrix, names)
@@ -162,7 +159,7 @@ class TensorBoardViews(Callback):
         self._log_hparams(trainer, {})
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        test = {k: v for k, v in _prefixed(trainer, "test/", "").items() if "class_acc" not in k}
+        test = _prefixed(trainer, "test/", "")
         self._log_hparams(trainer, test)
 
     def _log_hparams(self, trainer: L.Trainer, extra: dict[str, float]) -> None:
@@ -176,18 +173,15 @@ class TensorBoardViews(Callback):
 
 
 def _prefixed(trainer: L.Trainer, prefix: str, name_prefix: str) -> dict[str, float]:
-    """`val/acc` -> `hparams/best_val_acc`: metric tags of their own for the HPARAMS tab."""
+    """`val/acc` -> `hparams/best_val_acc`: metric tags of their own for the HPARAMS tab,
+    which compares runs by their headline metrics (not each class's: `val/recall/cat`)."""
     return {
         f"hparams/{name_prefix}{key.replace('/', '_')}": float(value)
         for key, value in trainer.callback_metrics.items()
-        if key.startswith(prefix)
+        if key.startswith(prefix) and key.count("/") == 1
     }
 
 
 def _class_names(trainer: L.Trainer, num_classes: int) -> list[str]:
     names = list(getattr(trainer.datamodule, "class_names", ()) or ())
     return names if len(names) == num_classes else [str(c) for c in range(num_classes)]
-
-
-def _tag(name: str) -> str:
-    return re.sub(r"[^0-9A-Za-z_.-]+", "_", name)

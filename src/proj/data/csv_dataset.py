@@ -21,6 +21,10 @@ class CSVImageDataset(Dataset):
         self.images = images
         self.transform = transform
 
+    @property
+    def labels(self) -> list[int]:
+        return [row.label for row in self.rows]
+
     def path(self, index: int) -> Path:
         return self.image_dir / self.rows[index].file  # an absolute file replaces image_dir
 

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Literal
 
 from proj.data.decoded_images import CacheMode
+from proj.data.image_datamodule import Sampling
 from proj.data.image_files import (
     IMAGENET_MEAN_STD,
     ImageFilesDataModule,
@@ -42,6 +43,8 @@ class CSVImageDataModule(ImageFilesDataModule):
         on_bad_image: 'raise' stops on an unreadable image; 'skip' drops it and logs which.
         num_folds: Validate on a stratified fold of the rows left after the test split.
         fold: Which fold (0..num_folds-1) validates.
+        sampler: 'shuffle', or 'weighted': training images drawn with replacement by
+            inverse class frequency (imbalanced classes), reproducibly per epoch.
         cache: Keep the decoded images: 'disk' (memory-mapped, in a folder next to the CSV,
             reused by later runs, rebuilt for changed files), 'memory', or 'none' (decode
             every epoch). Every mode gives the same pixels: a short side of at least
@@ -67,6 +70,7 @@ class CSVImageDataModule(ImageFilesDataModule):
         num_folds: int | None = None,
         fold: int = 0,
         cache: CacheMode = "disk",
+        sampler: Sampling = "shuffle",
     ) -> None:
         if len(class_names) < 2:
             raise ConfigError(
@@ -76,7 +80,7 @@ class CSVImageDataModule(ImageFilesDataModule):
             raise ConfigError("data.num_folds, data.val_csv: they exclude each other; pick one")
         super().__init__(
             image_dir, val_fraction, test_fraction, image_size, normalize, augment, batch_size,
-            num_workers, seed, on_bad_image, num_folds, fold, cache,
+            num_workers, seed, on_bad_image, num_folds, fold, cache, sampler,
         )  # fmt: skip
         self.save_hyperparameters()
         self.csv_file = Path(csv_file)

@@ -1,10 +1,11 @@
 """The part every image DataModule shares: named splits served as batches, and uint8 batches
 made float, transformed and normalised on the device."""
 
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import torch
+from torch.utils.data import Subset
 
 from proj.data import batch_transforms as bt
 from proj.data.sampler import EpochSampler, per_sample_loader, shared_seed
@@ -12,22 +13,29 @@ from proj.errors import ConfigError, MissingSplitError
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 MeanStd = tuple[tuple[float, ...], tuple[float, ...]]
+Sampling = Literal["shuffle", "weighted"]
 
 
 class ImageDataModule(L.LightningDataModule):
     """Base of the image DataModules: a subclass reads its files into `self.splits`
     ('train', 'val', 'test': anything `_batches` can serve) in `setup`; this class serves
     them, shuffled by an epoch-seeded sampler that gives every rank the same order under
-    the same seed, and turns each transferred batch of uint8 images into normalised floats
-    in the model's dtype.
+    the same seed (or, with `sampler: weighted`, drawn with replacement by inverse class
+    frequency, so every class is seen about equally often), and turns each transferred
+    batch of uint8 images into normalised floats in the model's dtype.
     """
 
     class_names: tuple[str, ...] = ()
 
-    def __init__(self, batch_size: int, num_workers: int | None, seed: int) -> None:
+    def __init__(
+        self, batch_size: int, num_workers: int | None, seed: int, sampler: Sampling = "shuffle"
+    ) -> None:
         super().__init__()
         if batch_size < 1:
             raise ConfigError(f"data.batch_size: must be >= 1, got {batch_size}")
+        if sampler not in ("shuffle", "weighted"):
+            raise ConfigError(f"data.sampler: unknown {sampler!r}; expected shuffle or weighted")
+        self.sampler = sampler
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
@@ -47,6 +55,23 @@ class ImageDataModule(L.LightningDataModule):
         return len(self.class_names)
 
     @property
+    def class_counts(self) -> list[int] | None:
+        """Training images per class, once set up for fit (None before): what
+        `class_weights: balanced` and the weighted sampler weigh by."""
+        labels = self._train_labels()
+        if labels is None:
+            return None
+        return torch.bincount(torch.as_tensor(labels), minlength=self.num_classes).tolist()
+
+    def _train_labels(self) -> torch.Tensor | None:
+        source = self.splits.get("train")
+        if isinstance(source, tuple):  # in-memory (images, labels)
+            return source[1]
+        if isinstance(source, Subset):  # a per-sample split of a dataset with labels
+            return torch.as_tensor(source.dataset.labels)[source.indices]
+        return getattr(source, "labels", None)
+
+    @property
     def normalization(self) -> MeanStd | None:
         """The (mean, std) batches are normalised with; None when they are not."""
         return None
@@ -64,7 +89,13 @@ class ImageDataModule(L.LightningDataModule):
             )
         source = self.splits[split]
         num_samples = len(source[1]) if isinstance(source, tuple) else len(source)
-        sampler = EpochSampler(num_samples, shuffle=shuffle, seed=self.shuffle_seed)
+        weights = None
+        if split == "train" and self.sampler == "weighted":
+            labels = torch.as_tensor(self._train_labels())
+            weights = 1.0 / torch.bincount(labels, minlength=self.num_classes).double()[labels]
+        sampler = EpochSampler(
+            num_samples, shuffle=shuffle, seed=self.shuffle_seed, weights=weights
+        )
         return self._batches(source, sampler)
 
     def train_dataloader(self) -> Any:

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 from proj.data.csv_dataset import CSVImageDataset
 from proj.data.decoded_images import CacheMode, DecodedImages
 from proj.data.folds import stratified_fold, stratified_split
-from proj.data.image_datamodule import ImageDataModule, MeanStd
+from proj.data.image_datamodule import ImageDataModule, MeanStd, Sampling
 from proj.data.label_csv import Row, listing
 from proj.data.presets import eval_preset, train_preset
 from proj.data.stats import cached_mean_std
@@ -58,8 +58,9 @@ class ImageFilesDataModule(ImageDataModule):
         num_folds: int | None,
         fold: int,
         cache: CacheMode,
+        sampler: Sampling,
     ) -> None:
-        super().__init__(batch_size, num_workers, seed)
+        super().__init__(batch_size, num_workers, seed, sampler)
         for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
             if not 0 <= value < 1:
                 raise ConfigError(f"data.{name}: must be in [0, 1), got {value}")

@@ -8,6 +8,7 @@ from typing import Literal
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from proj.data.decoded_images import CacheMode
+from proj.data.image_datamodule import Sampling
 from proj.data.image_files import ImageFilesDataModule, Listing, Normalize, outside
 from proj.data.label_csv import Row
 from proj.errors import ConfigError, DataFormatError, DataNotFoundError
@@ -39,6 +40,8 @@ class ImageFolderDataModule(ImageFilesDataModule):
         on_bad_image: 'raise' stops on an unreadable image; 'skip' drops it and logs which.
         num_folds: Validate on a stratified fold of what the test split leaves.
         fold: Which fold (0..num_folds-1) validates.
+        sampler: 'shuffle', or 'weighted': training images drawn with replacement by
+            inverse class frequency (imbalanced classes), reproducibly per epoch.
         cache: 'disk' (in data/stats/, reused by later runs; root is never written to),
             'memory' or 'none'; every mode gives the same pixels.
     """
@@ -58,10 +61,11 @@ class ImageFolderDataModule(ImageFilesDataModule):
         num_folds: int | None = None,
         fold: int = 0,
         cache: CacheMode = "disk",
+        sampler: Sampling = "shuffle",
     ) -> None:
         super().__init__(
             root, val_fraction, test_fraction, image_size, normalize, augment, batch_size,
-            num_workers, seed, on_bad_image, num_folds, fold, cache,
+            num_workers, seed, on_bad_image, num_folds, fold, cache, sampler,
         )  # fmt: skip
         self.save_hyperparameters()
         self.root = Path(root)

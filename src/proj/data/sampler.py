@@ -9,7 +9,9 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 
 class EpochSampler(DistributedSampler):
-    """Shuffles by (seed, epoch) and keeps this rank's shard.
+    """Shuffles by (seed, epoch) and keeps this rank's shard; with `weights`, draws each
+    epoch's samples with replacement in proportion to them instead (a weighted sampler:
+    inverse class frequency balances the classes), each rank its own share of the draw.
 
     Lightning calls `set_epoch` before each epoch, so a resumed run sees the same order as
     an uninterrupted one. The order is computed at the first batch, not when the iterator
@@ -22,10 +24,17 @@ class EpochSampler(DistributedSampler):
     which needs a process group, is not called: the rank is read when iterating.
     """
 
-    def __init__(self, dataset_size: int, shuffle: bool, seed: int = 0) -> None:
+    def __init__(
+        self,
+        dataset_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        weights: torch.Tensor | None = None,
+    ) -> None:
         self.dataset_size = dataset_size
-        self.shuffle = shuffle
+        self.shuffle = shuffle or weights is not None
         self.seed = seed
+        self.weights = weights
         self.epoch = 0
 
     @property
@@ -41,12 +50,16 @@ class EpochSampler(DistributedSampler):
 
     def indices(self) -> torch.Tensor:
         """This rank's sample indices for the current epoch, in order."""
+        rank, world_size = _rank_and_world_size()
+        generator = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) % 2**63)
+        if self.weights is not None:  # one draw for all ranks, dealt out like a shuffle
+            padded = -(-self.dataset_size // world_size) * world_size
+            drawn = torch.multinomial(self.weights, padded, replacement=True, generator=generator)
+            return drawn[rank::world_size]
         if self.shuffle:
-            generator = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) % 2**63)
             order = torch.randperm(self.dataset_size, generator=generator)
         else:
             order = torch.arange(self.dataset_size)
-        rank, world_size = _rank_and_world_size()
         if world_size == 1:
             return order
         if self.shuffle:

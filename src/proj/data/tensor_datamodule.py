@@ -9,7 +9,7 @@ from torchvision.transforms import v2
 
 from proj.data import batch_transforms as bt
 from proj.data.folds import stratified_fold
-from proj.data.image_datamodule import Batch, ImageDataModule, MeanStd
+from proj.data.image_datamodule import Batch, ImageDataModule, MeanStd, Sampling
 from proj.data.in_memory import InMemoryBatches
 from proj.data.sampler import EpochSampler
 from proj.data.tensor_dataset import TensorImageDataset
@@ -53,6 +53,8 @@ class TensorImageDataModule(ImageDataModule):
         train_per_class: Keep at most this many training images per class (few-shot).
         num_folds: Validate on a fold of a stratified k-fold split instead of val_size.
         fold: Which fold (0..num_folds-1) validates.
+        sampler: 'shuffle', or 'weighted': training images drawn with replacement by
+            inverse class frequency (imbalanced classes), reproducibly per epoch.
     """
 
     mean: tuple[float, ...] = ()
@@ -78,8 +80,9 @@ class TensorImageDataModule(ImageDataModule):
         train_per_class: int | None = None,
         num_folds: int | None = None,
         fold: int = 0,
+        sampler: Sampling = "shuffle",
     ) -> None:
-        super().__init__(batch_size, num_workers, seed)
+        super().__init__(batch_size, num_workers, seed, sampler)
         if val_size < 1:
             raise ConfigError(f"data.val_size: must be >= 1, got {val_size}")
         if augment not in (True, False, "crop_flip", "shift", "resized_crop"):

@@ -1,23 +1,32 @@
-"""The one LightningModule for image classification: any net, any optimizer, one step."""
+"""The one LightningModule for image classification: any net, any loss, any optimizer."""
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
 from torchmetrics.classification import MulticlassAccuracy
 
 from proj.errors import ConfigError
 from proj.finetune import param_groups
+from proj.tasks.class_metrics import ClassMetrics
 from proj.tasks.divergence import NonFiniteLoss, guard_loss
+from proj.tasks.losses import (
+    balanced_weights,
+    classification_loss,
+    set_class_weights,
+    takes_soft_targets,
+)
 from proj.tasks.schedules import WarmupCosineLR
 from proj.tasks.tta import TTA, tta_averaged
 
 
 class ImageClassifier(L.LightningModule):
-    """Cross-entropy classification of `net`'s logits, with accuracy per stage.
+    """Classification of `net`'s logits by any loss, with accuracy, balanced accuracy,
+    macro F1 and per-class precision, recall and F1 at validation and test.
 
     Optimizer and scheduler are callables so a config can pick any `torch.optim` class
     (a class default here would leak its init_args, e.g. AdamW's weight_decay, into
@@ -34,9 +43,13 @@ class ImageClassifier(L.LightningModule):
             number to the net); give it only for a DataModule that has none.
         optimizer: Any torch.optim class with its arguments (None: AdamW with defaults).
         lr_scheduler: Any torch.optim.lr_scheduler class (None: a constant learning rate).
-        label_smoothing: Cross-entropy label smoothing, 0 for none.
-        l1: The course's explicit L1 penalty, lambda * sum|w| over all parameters.
-        l2: The course's explicit L2 penalty, lambda * sum w^2 over all parameters.
+        loss: Any torch.nn loss module (None: CrossEntropyLoss); label smoothing and
+            reduction are its own arguments. Fed what it takes (proj.tasks.losses).
+        class_weights: 'balanced' (n / (k * n_c) from the training split's class counts,
+            when fit starts), one weight per class, or None; they go into the loss's `weight`
+            and are saved with the model.
+        penalties: The course's explicit penalties on the loss: {l1: lambda} adds
+            lambda * sum|w|, {l2: lambda} lambda * sum w^2, over the net's parameters.
         nonfinite_loss: On a NaN or infinite training loss: stop with an error naming the step, or
             skip the batch.
         tta: Outside training, average each image's logits over transformed copies:
@@ -54,9 +67,9 @@ class ImageClassifier(L.LightningModule):
         num_classes: int | None = None,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
-        label_smoothing: float = 0.0,
-        l1: float = 0.0,
-        l2: float = 0.0,
+        loss: nn.Module | None = None,
+        class_weights: Literal["balanced"] | list[float] | None = None,
+        penalties: dict[Literal["l1", "l2"], float] | None = None,
         nonfinite_loss: NonFiniteLoss = "stop",
         tta: list[TTA] | None = None,
         lr_mults: dict[str, float] | None = None,
@@ -65,26 +78,36 @@ class ImageClassifier(L.LightningModule):
         if num_classes is None or num_classes < 1:
             raise ConfigError(f"model.num_classes: must be a positive number, got {num_classes}")
         # Under LightningCLI this records the net's config (class path and primitives). A net
-        # built in Python is dropped: pickling a module breaks weights_only=True loading.
+        # (or loss) built in Python is dropped: pickling a module breaks weights_only loading.
         self.save_hyperparameters()
-        if isinstance(self.hparams.get("net"), nn.Module):
-            self.remove_ignored_hparams(["net"])
+        built = [k for k in ("net", "loss") if isinstance(self.hparams.get(k), nn.Module)]
+        if built:
+            self.remove_ignored_hparams(built)
         self.lr_mults = dict(lr_mults or {})
         self.net = net
         self.num_classes = num_classes
         self.optimizer = optimizer
         self.lr_scheduler = lr_scheduler
-        self.l1 = l1
-        self.l2 = l2
+        self.penalties = dict(penalties or {})
         self.nonfinite_loss = nonfinite_loss
         self.tta = list(tta or [])
         self.skipped_batches = 0
         self._epoch_loss_sum = torch.zeros(())
         self._epoch_correct = torch.zeros((), dtype=torch.long)
         self._epoch_samples = [0]  # a list: counted in place, see _log_training
-        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        self.loss_fn = loss if loss is not None else nn.CrossEntropyLoss()
+        self.class_weights = class_weights
+        if isinstance(class_weights, list) and len(class_weights) != num_classes:
+            raise ConfigError(
+                f"model.class_weights: {len(class_weights)} weights for {num_classes} classes"
+            )
+        if class_weights is not None:  # a buffer from the start: checkpoints load into it
+            given = class_weights if isinstance(class_weights, list) else [1.0] * num_classes
+            set_class_weights(self.loss_fn, torch.tensor(given, dtype=torch.float32))
         self.val_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
         self.test_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
+        self.val_metrics = ClassMetrics(num_classes)
+        self.test_metrics = ClassMetrics(num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.tta and not self.training and x.ndim == 4:
@@ -102,10 +125,11 @@ class ImageClassifier(L.LightningModule):
                 f"{type(self.net).__name__} returned logits of shape {tuple(logits.shape)}, "
                 f"expected (batch, {self.num_classes}): check the net's num_classes"
             )
-        loss = self.loss_fn(logits, labels)
+        loss = classification_loss(self.loss_fn, logits, labels)
         if stage != "train":  # the training metrics are summed by training_step
             accuracy = getattr(self, f"{stage}_acc")
             accuracy.update(logits, labels)
+            getattr(self, f"{stage}_metrics").update(logits, labels)
             # Evaluation losses are averaged over all ranks, once per epoch.
             self.log(f"{stage}/loss", loss, on_epoch=True, prog_bar=True, sync_dist=True)
             self.log(f"{stage}/acc", accuracy, on_epoch=True, prog_bar=True)
@@ -150,10 +174,10 @@ class ImageClassifier(L.LightningModule):
         """The loss, for Lightning to step on; None (a non-finite loss, skipped) steps nothing."""
         loss, logits = self._step(batch, "train")
         self._log_training(loss, logits, batch[1], batch_idx)
-        if self.l1:
-            loss = loss + self.l1 * sum(p.abs().sum() for p in self.net.parameters())
-        if self.l2:
-            loss = loss + self.l2 * sum(p.pow(2).sum() for p in self.net.parameters())
+        if l1 := self.penalties.get("l1"):
+            loss = loss + l1 * sum(p.abs().sum() for p in self.net.parameters())
+        if l2 := self.penalties.get("l2"):
+            loss = loss + l2 * sum(p.pow(2).sum() for p in self.net.parameters())
         checked = guard_loss(loss, self, batch_idx, self.nonfinite_loss)
         if self.skipped_batches:
             self.log("train/skipped_batches", float(self.skipped_batches), on_step=True)
@@ -161,6 +185,50 @@ class ImageClassifier(L.LightningModule):
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        self.val_metrics.log_epoch(self, "val", self._class_names())
+
+    def on_test_epoch_end(self) -> None:
+        self.test_metrics.log_epoch(self, "test", self._class_names())
+
+    def _class_names(self) -> list[str]:
+        data = self._trainer.datamodule if self._trainer is not None else None
+        names = list(getattr(data, "class_names", ()) or ())
+        return (
+            names if len(names) == self.num_classes else [str(c) for c in range(self.num_classes)]
+        )
+
+    def setup(self, stage: str) -> None:
+        """What fitting needs from the data, checked before the first step: the class
+        counts for 'balanced' weights, and labels this loss can take."""
+        if stage != "fit":
+            return
+        data = self.trainer.datamodule
+        if self.class_weights == "balanced":
+            counts = getattr(data, "class_counts", None)
+            if counts is None:
+                raise ConfigError(
+                    f"model.class_weights: 'balanced' needs the data's class_counts, which "
+                    f"{type(data).__name__} has not; give one weight per class instead"
+                )
+            counts = torch.as_tensor(counts)
+            if (counts == 0).any():
+                empty = [self._class_names()[i] for i in (counts == 0).nonzero().flatten()]
+                raise ConfigError(f"model.class_weights: no training images of class {empty}")
+            weights = balanced_weights(counts)
+            set_class_weights(self.loss_fn, weights)
+            named = ", ".join(
+                f"{n} {w:.3g}" for n, w in zip(self._class_names(), weights.tolist(), strict=True)
+            )
+            rank_zero_info(f"class weights (balanced): {named}")
+        mixes = [k for k in ("mixup", "cutmix") if getattr(data, k, 0)]
+        if mixes and not takes_soft_targets(self.loss_fn):
+            raise ConfigError(
+                f"model.loss: {type(self.loss_fn).__name__} takes class indices, but data."
+                f"{' and data.'.join(mixes)} make class probabilities; use CrossEntropyLoss "
+                "or a BCE-style loss, or turn them off"
+            )
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """The logits, for callbacks (the confusion matrix) to read in on_test_batch_end."""

@@ -1,4 +1,5 @@
-"""Regression with mean squared error, logging the model's scalar parameters as it learns."""
+"""Regression by any loss (mean squared error by default), logging the model's scalar
+parameters as it learns."""
 
 from typing import Any, ClassVar
 
@@ -7,12 +8,15 @@ import torch
 from lightning.pytorch.cli import OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
+from torch.nn import functional as F
 
 from proj.tasks.divergence import NonFiniteLoss, guard_loss
 
 
 class Regressor(L.LightningModule):
-    """MSE on `net(x)` vs `y`; metrics `train/mse`, `val/mse`, `test/mse`.
+    """`loss` (MSELoss unless given: L1Loss, SmoothL1Loss, HuberLoss, any torch.nn loss)
+    on `net(x)` vs `y`, as `<stage>/loss`; the MSE is always logged too, `<stage>/mse`,
+    so runs with different losses compare on one metric.
 
     Every scalar parameter of the net (the line's `weight` and `bias`) is logged as
     `param/<name>`, and compared with the DataModule's `reference_parameters()` (e.g. the
@@ -26,16 +30,18 @@ class Regressor(L.LightningModule):
         net: nn.Module,
         optimizer: OptimizerCallable | None = None,
         nonfinite_loss: NonFiniteLoss = "stop",
+        loss: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        if isinstance(self.hparams.get("net"), nn.Module):
-            self.remove_ignored_hparams(["net"])  # keep checkpoints weights_only-loadable
+        built = [k for k in ("net", "loss") if isinstance(self.hparams.get(k), nn.Module)]
+        if built:
+            self.remove_ignored_hparams(built)  # keep checkpoints weights_only-loadable
         self.net = net
         self.optimizer = optimizer
         self.nonfinite_loss = nonfinite_loss
         self.skipped_batches = 0
-        self.loss_fn = nn.MSELoss()
+        self.loss_fn = loss if loss is not None else nn.MSELoss()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -45,8 +51,12 @@ class Regressor(L.LightningModule):
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch
-        loss = self.loss_fn(self.net(x), y)
-        self.log(f"{stage}/mse", loss, on_epoch=True, prog_bar=True, sync_dist=stage != "train")
+        predicted = self.net(x)
+        loss = self.loss_fn(predicted, y)
+        synced = stage != "train"
+        self.log(f"{stage}/loss", loss, on_epoch=True, sync_dist=synced)
+        mse = loss if isinstance(self.loss_fn, nn.MSELoss) else F.mse_loss(predicted, y)
+        self.log(f"{stage}/mse", mse, on_epoch=True, prog_bar=True, sync_dist=synced)
         return loss
 
     def training_step(
