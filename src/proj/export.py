@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from proj.data.batch_transforms import denormalize
+from proj.data.transform_lists import check_foldable
 from proj.errors import ConfigError
 from proj.runs import read_checkpoint
 from proj.tasks import ImageClassifier
@@ -63,6 +64,7 @@ def load_deployable(
     module, datamodule = build_from_checkpoint(checkpoint, config_files)
     if datamodule is None:
         raise ConfigError("the config has no data entry: export and serve need the DataModule")
+    check_foldable(getattr(datamodule, "eval_transforms", None))
     datamodule.setup("test")  # CSV datasets learn their normalisation here
     return module, datamodule, deployable(module, datamodule)
 

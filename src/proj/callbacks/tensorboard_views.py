@@ -79,6 +79,8 @@ class TensorBoardViews(Callback):
             example = example.to(pl_module.device)
             if trainer.datamodule is not None:  # the example is raw: transform it as a batch
                 example = trainer.datamodule.on_after_batch_transfer(example, 0)
+            if example.ndim == 5:  # multi-crop evaluation: the net sees the crops as a batch
+                example = example.flatten(0, 1)
             device = pl_module.device
             with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                 writer.add_graph(net, example)  # a traced forward: dropout draws numbers

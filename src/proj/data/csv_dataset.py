@@ -7,6 +7,7 @@ from torch.utils.data import Dataset
 
 from proj.data.decoded_images import DecodedImages
 from proj.data.label_csv import Row
+from proj.data.transform_lists import stacked
 
 
 class CSVImageDataset(Dataset):
@@ -33,4 +34,5 @@ class CSVImageDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
         image = self.images[self.path(index)]
-        return (self.transform(image) if self.transform else image), self.rows[index].label
+        image = stacked(self.transform(image)) if self.transform else image
+        return image, self.rows[index].label

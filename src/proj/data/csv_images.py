@@ -3,6 +3,8 @@
 from pathlib import Path
 from typing import Literal
 
+from torchvision.transforms import v2
+
 from proj.data.decoded_images import CacheMode
 from proj.data.image_datamodule import Sampling
 from proj.data.image_files import (
@@ -45,6 +47,10 @@ class CSVImageDataModule(ImageFilesDataModule):
         fold: Which fold (0..num_folds-1) validates.
         sampler: 'shuffle', or 'weighted': training images drawn with replacement by
             inverse class frequency (imbalanced classes), reproducibly per epoch.
+        train_transforms: torchvision v2 transforms for training images, per sample,
+            instead of the augment preset (a Normalize in it becomes the normalisation).
+        eval_transforms: The same for validation, test and predict, instead of resize and
+            center-crop; export and serve take Resize, CenterCrop and Normalize only.
         cache: Keep the decoded images: 'disk' (memory-mapped, in a folder next to the CSV,
             reused by later runs, rebuilt for changed files), 'memory', or 'none' (decode
             every epoch). Every mode gives the same pixels: a short side of at least
@@ -71,6 +77,8 @@ class CSVImageDataModule(ImageFilesDataModule):
         fold: int = 0,
         cache: CacheMode = "disk",
         sampler: Sampling = "shuffle",
+        train_transforms: list[v2.Transform] | None = None,
+        eval_transforms: list[v2.Transform] | None = None,
     ) -> None:
         if len(class_names) < 2:
             raise ConfigError(
@@ -81,6 +89,7 @@ class CSVImageDataModule(ImageFilesDataModule):
         super().__init__(
             image_dir, val_fraction, test_fraction, image_size, normalize, augment, batch_size,
             num_workers, seed, on_bad_image, num_folds, fold, cache, sampler,
+            train_transforms, eval_transforms,
         )  # fmt: skip
         self.save_hyperparameters()
         self.csv_file = Path(csv_file)

@@ -85,9 +85,9 @@ class FashionMNISTDataModule(TensorImageDataModule):
         )
         return images.unsqueeze(1), labels.long()  # (N, 28, 28) uint8 -> (N, 1, 28, 28)
 
-    def _per_sample_dataset(self, train: bool) -> torchvision.datasets.FashionMNIST:
-        resize = self._per_sample_transform()
-        transform = v2.Compose([v2.PILToTensor(), resize]) if resize else v2.PILToTensor()
+    def _per_sample_dataset(self, train: bool, training: bool) -> torchvision.datasets.FashionMNIST:
+        then = self._per_sample_transform(training)
+        transform = v2.Compose([v2.PILToTensor(), then]) if then else v2.PILToTensor()
         return torchvision.datasets.FashionMNIST(
             self.data_dir, train=train, transform=transform, download=False
         )

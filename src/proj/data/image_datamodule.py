@@ -68,7 +68,10 @@ class ImageDataModule(L.LightningDataModule):
         if isinstance(source, tuple):  # in-memory (images, labels)
             return source[1]
         if isinstance(source, Subset):  # a per-sample split of a dataset with labels
-            return torch.as_tensor(source.dataset.labels)[source.indices]
+            dataset = source.dataset
+            labels = getattr(dataset, "labels", None)
+            labels = getattr(dataset, "targets", None) if labels is None else labels
+            return torch.as_tensor(labels)[source.indices]
         return getattr(source, "labels", None)
 
     @property

@@ -3,11 +3,13 @@ class-folder DataModules, which differ only in how they list their (file, label)
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 import torch
 from torch.utils.data import DataLoader
+from torchvision.transforms import v2
 
 from proj.data.csv_dataset import CSVImageDataset
 from proj.data.decoded_images import CacheMode, DecodedImages
@@ -16,6 +18,7 @@ from proj.data.image_datamodule import ImageDataModule, MeanStd, Sampling
 from proj.data.label_csv import Row, listing
 from proj.data.presets import eval_preset, train_preset
 from proj.data.stats import cached_mean_std
+from proj.data.transform_lists import one_normalization, per_sample
 from proj.errors import ConfigError, DataFormatError, DataNotFoundError
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,8 @@ class ImageFilesDataModule(ImageDataModule):
         fold: int,
         cache: CacheMode,
         sampler: Sampling,
+        train_transforms: Sequence[v2.Transform] | None = None,
+        eval_transforms: Sequence[v2.Transform] | None = None,
     ) -> None:
         super().__init__(batch_size, num_workers, seed, sampler)
         for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
@@ -75,6 +80,7 @@ class ImageFilesDataModule(ImageDataModule):
         self.on_bad_image = on_bad_image
         self.num_folds, self.fold = num_folds, fold
         self.cache = cache
+        self.train_transforms, self.eval_transforms = train_transforms, eval_transforms
         self.images: DecodedImages | None = None
         self.mean_std: MeanStd | None = None
 
@@ -108,12 +114,14 @@ class ImageFilesDataModule(ImageDataModule):
         self.images = DecodedImages(
             self.cache, folder / f"{stem}.decoded-{self.image_size}", self.image_size
         )
+        train, train_norm = per_sample(self.train_transforms)
+        evaluate, eval_norm = per_sample(self.eval_transforms)
+        train = train or train_preset(self.image_size, self.augment)
+        evaluate = evaluate or eval_preset(self.image_size)
         for name, rows in self._split_rows().items():
-            transform = train_preset(self.image_size, self.augment) if name == "train" else None
-            self.splits[name] = CSVImageDataset(
-                rows, self.image_dir, self.images, transform or eval_preset(self.image_size)
-            )
-        self.mean_std = self._resolve_normalization()
+            transform = train if name == "train" else evaluate
+            self.splits[name] = CSVImageDataset(rows, self.image_dir, self.images, transform)
+        self.mean_std = one_normalization(train_norm, eval_norm) or self._resolve_normalization()
 
     def missing_split(self, split: str) -> str | None:
         """Every split is made at the first setup: after it, a missing one is known."""

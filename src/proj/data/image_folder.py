@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from torchvision.datasets.folder import IMG_EXTENSIONS
+from torchvision.transforms import v2
 
 from proj.data.decoded_images import CacheMode
 from proj.data.image_datamodule import Sampling
@@ -42,6 +43,10 @@ class ImageFolderDataModule(ImageFilesDataModule):
         fold: Which fold (0..num_folds-1) validates.
         sampler: 'shuffle', or 'weighted': training images drawn with replacement by
             inverse class frequency (imbalanced classes), reproducibly per epoch.
+        train_transforms: torchvision v2 transforms for training images, per sample,
+            instead of the augment preset (a Normalize in it becomes the normalisation).
+        eval_transforms: The same for validation, test and predict, instead of resize and
+            center-crop; export and serve take Resize, CenterCrop and Normalize only.
         cache: 'disk' (in data/stats/, reused by later runs; root is never written to),
             'memory' or 'none'; every mode gives the same pixels.
     """
@@ -62,10 +67,13 @@ class ImageFolderDataModule(ImageFilesDataModule):
         fold: int = 0,
         cache: CacheMode = "disk",
         sampler: Sampling = "shuffle",
+        train_transforms: list[v2.Transform] | None = None,
+        eval_transforms: list[v2.Transform] | None = None,
     ) -> None:
         super().__init__(
             root, val_fraction, test_fraction, image_size, normalize, augment, batch_size,
             num_workers, seed, on_bad_image, num_folds, fold, cache, sampler,
+            train_transforms, eval_transforms,
         )  # fmt: skip
         self.save_hyperparameters()
         self.root = Path(root)

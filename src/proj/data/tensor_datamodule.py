@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
+from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import Dataset, Subset
 from torchvision.transforms import v2
 
@@ -13,6 +14,7 @@ from proj.data.image_datamodule import Batch, ImageDataModule, MeanStd, Sampling
 from proj.data.in_memory import InMemoryBatches
 from proj.data.sampler import EpochSampler
 from proj.data.tensor_dataset import TensorImageDataset
+from proj.data.transform_lists import one_normalization, per_sample
 from proj.errors import ConfigError
 
 
@@ -50,11 +52,16 @@ class TensorImageDataModule(ImageDataModule):
         image_size: Resize to this size (e.g. 224 for ImageNet backbones); None keeps it.
         mean_std: [[means], [stds]] to normalise with instead of the dataset's own.
         classes: Keep only these class indices, relabelled 0..K-1 in this order.
-        train_per_class: Keep at most this many training images per class (few-shot).
+        train_per_class: Keep at most this many training images per class (few-shot), or
+            a number per class (to make a class rare, say).
         num_folds: Validate on a fold of a stratified k-fold split instead of val_size.
         fold: Which fold (0..num_folds-1) validates.
         sampler: 'shuffle', or 'weighted': training images drawn with replacement by
             inverse class frequency (imbalanced classes), reproducibly per epoch.
+        train_transforms: torchvision v2 transforms for training images, per sample (the
+            per-sample path then runs, in_memory or not; a Normalize in it becomes the
+            normalisation); the batch presets above still apply after them.
+        eval_transforms: The same for validation, test and predict.
     """
 
     mean: tuple[float, ...] = ()
@@ -77,10 +84,12 @@ class TensorImageDataModule(ImageDataModule):
         image_size: int | None = None,
         mean_std: MeanStd | None = None,
         classes: list[int] | None = None,
-        train_per_class: int | None = None,
+        train_per_class: int | list[int] | None = None,
         num_folds: int | None = None,
         fold: int = 0,
         sampler: Sampling = "shuffle",
+        train_transforms: list[v2.Transform] | None = None,
+        eval_transforms: list[v2.Transform] | None = None,
     ) -> None:
         super().__init__(batch_size, num_workers, seed, sampler)
         if val_size < 1:
@@ -110,6 +119,16 @@ class TensorImageDataModule(ImageDataModule):
             self.mean, self.std = tuple(mean_std[0]), tuple(mean_std[1])
         self.classes = classes
         self.train_per_class = train_per_class
+        self.train_transforms, self.eval_transforms = train_transforms, eval_transforms
+        if (train_transforms is not None or eval_transforms is not None) and in_memory:
+            rank_zero_info(
+                "data.train_transforms/eval_transforms: per-sample transforms, so the "
+                "per-sample path (in_memory: false) runs"
+            )
+            self.in_memory = False
+        given = one_normalization(per_sample(train_transforms)[1], per_sample(eval_transforms)[1])
+        if given is not None:
+            self.mean, self.std = given
         self.num_folds = num_folds
         self.fold = fold
         if classes is not None:
@@ -130,12 +149,18 @@ class TensorImageDataModule(ImageDataModule):
         """All images of the train or test split as uint8 (N, C, H, W) and int64 (N,) tensors."""
         raise NotImplementedError
 
-    def _per_sample_dataset(self, train: bool) -> Dataset:
-        """The split as a classic per-sample Dataset yielding (uint8 CHW tensor, int)."""
-        return TensorImageDataset(*self._read_split(train), transform=self._per_sample_transform())
+    def _per_sample_dataset(self, train: bool, training: bool) -> Dataset:
+        """The train or test file as a classic per-sample Dataset yielding (uint8 CHW
+        tensor, int), with the training or the evaluation transforms."""
+        return TensorImageDataset(
+            *self._read_split(train), transform=self._per_sample_transform(training)
+        )
 
-    def _per_sample_transform(self) -> v2.Transform | None:
-        return v2.Resize(self.image_size, antialias=True) if self.image_size else None
+    def _per_sample_transform(self, training: bool) -> v2.Transform | None:
+        resize = [v2.Resize(self.image_size, antialias=True)] if self.image_size else []
+        given = self.train_transforms if training else self.eval_transforms
+        composed, _ = per_sample(given, before=resize)
+        return composed or (resize[0] if resize else None)
 
     def setup(self, stage: str) -> None:
         super().setup(stage)
@@ -166,24 +191,29 @@ class TensorImageDataModule(ImageDataModule):
             order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
             val_idx, train_idx = order[: self.val_size], order[self.val_size :]
         if self.train_per_class:  # few labels: the first N of each class in the seeded order
-            per_class = [
-                train_idx[labels[train_idx] == c][: self.train_per_class]
-                for c in range(self.num_classes)
-            ]
+            caps = self.train_per_class
+            if isinstance(caps, int):
+                caps = [caps] * self.num_classes
+            elif len(caps) != self.num_classes:
+                raise ConfigError(
+                    f"data.train_per_class: {len(caps)} numbers for {self.num_classes} classes"
+                )
+            per_class = [train_idx[labels[train_idx] == c][:cap] for c, cap in enumerate(caps)]
             train_idx = torch.cat(per_class)
         if self.in_memory:
             self.splits["train"] = (images[train_idx], labels[train_idx])
             self.splits["val"] = (images[val_idx], labels[val_idx])
         else:
-            dataset = self._per_sample_dataset(train=True)
-            self.splits["train"] = Subset(dataset, train_idx.tolist())
-            self.splits["val"] = Subset(dataset, val_idx.tolist())
+            training = self._per_sample_dataset(train=True, training=True)
+            evaluation = self._per_sample_dataset(train=True, training=False)
+            self.splits["train"] = Subset(training, train_idx.tolist())
+            self.splits["val"] = Subset(evaluation, val_idx.tolist())
 
     def _test_source(self) -> Any:
         return (
             self._read_selected(train=False)
             if self.in_memory
-            else self._per_sample_dataset(train=False)
+            else self._per_sample_dataset(train=False, training=False)
         )
 
     def _batches(self, source: Any, sampler: EpochSampler) -> Any:

@@ -5,6 +5,8 @@ from collections.abc import Callable
 import torch
 from torch.utils.data import Dataset
 
+from proj.data.transform_lists import stacked
+
 
 class TensorImageDataset(Dataset):
     """(uint8 (C, H, W) image, int label) pairs, each passed through an optional transform.
@@ -30,5 +32,5 @@ class TensorImageDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         image = self.images[index]
         if self.transform is not None:
-            image = self.transform(image)
+            image = stacked(self.transform(image))
         return image, int(self.labels[index])

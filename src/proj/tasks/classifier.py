@@ -110,6 +110,8 @@ class ImageClassifier(L.LightningModule):
         self.test_metrics = ClassMetrics(num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 5:  # (B, crops, C, H, W) from FiveCrop/TenCrop: logits averaged
+            return self.net(x.flatten(0, 1)).unflatten(0, x.shape[:2]).mean(dim=1)
         if self.tta and not self.training and x.ndim == 4:
             return tta_averaged(self.net, x, self.tta)
         return self.net(x)
