@@ -84,18 +84,26 @@ def _number(pair: tuple[str, float] | None) -> str:
     return f"{value:.4f}" if name.endswith("acc") else f"{value:.4f} ({name.split('/')[1]})"
 
 
+CLASS_METRICS = ("test/balanced_acc", "test/macro_f1")  # an ImageClassifier's, for imbalance
+
+
 def runs_table(runs: list[Run]) -> str:
+    """A row per run; balanced accuracy and macro F1 columns when any run has them."""
+    extra = [k for k in CLASS_METRICS if any(k in (r.metrics.get("test") or {}) for r in runs)]
+    names = "".join(f" {k.split('/')[1].replace('_', ' ')} |" for k in extra)
     lines = [
-        "| experiment | run | model | params | epochs | best val | test | fit time |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
+        f"| experiment | run | model | params | epochs | best val | test |{names} fit time |",
+        "|---|---:|---|---:|---:|---:|---:|" + "---:|" * len(extra) + "---:|",
     ]
     for run in runs:
         m = run.metrics
         seconds = m.get("fit_seconds")
+        test = m.get("test") or {}
+        cells = "".join(f" {test[k]:.4f} |" if k in test else " - |" for k in extra)
         lines.append(
             f"| {run.experiment} | {run.version} | {m.get('model', '-')} | {m.get('params', 0):,} "
-            f"| {m.get('epochs', '-')} | {_number(run.best_val())} | {_number(run.test())} "
-            f"| {f'{seconds:.0f} s' if seconds is not None else '-'} |"
+            f"| {m.get('epochs', '-')} | {_number(run.best_val())} | {_number(run.test())} |"
+            f"{cells} {f'{seconds:.0f} s' if seconds is not None else '-'} |"
         )
     return "\n".join(lines)
 

@@ -105,8 +105,10 @@ def _check_line(page: Path, line: str, folder: Path, capsys) -> None:
         flags = [w.split("=")[0] for w in own if w.startswith("--")]
         missing = [f for f in flags if f not in _script_help(words[1])]
         assert not missing, f"{page.name}: {words[1]} has no {missing}"
-        if "--" in words:  # what follows goes to `python -m proj fit`
-            _check_proj(["fit", *words[words.index("--") + 1 :]], capsys, f"{page.name}: {line}")
+        if "--" in words:  # what follows goes to `python -m proj fit`, after the configs
+            configs = [a for i, w in enumerate(own[:-1]) if w == "--config" for a in own[i : i + 2]]
+            rest = words[words.index("--") + 1 :]
+            _check_proj(["fit", *configs, *rest], capsys, f"{page.name}: {line}")
 
 
 def _check_proj(args: list[str], capsys, where: str) -> None:

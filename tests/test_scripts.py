@@ -87,6 +87,9 @@ def test_results_script_builds_tables_curves_and_the_readme_section(tiny_data_di
     group = next(r for r in rows if "| seeds |" in r)
     assert f"{mean:.4f} +- " in group and "| 2 |" in group
     assert "| NeuralNetwork | 669,706 | 2 |" in rows[0]
+    assert "| test | balanced acc | macro f1 | fit time |" in table  # a classifier's own
+    plain = json.loads(next(Path("logs/plain").glob("*/metrics.json")).read_text())["test"]
+    assert f"| {plain['test/balanced_acc']:.4f} | {plain['test/macro_f1']:.4f} |" in rows[0]
     for name in ("plain", "group-seeds"):
         png = Path("docs/results") / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
