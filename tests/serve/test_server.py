@@ -145,3 +145,41 @@ def test_the_load_benchmark_reports_every_way(trained, tmp_path):
                 assert figures["requests"] > 0 and figures["p99_ms"] >= figures["p50_ms"] > 0
                 assert figures["rps_min"] <= figures["rps"] <= figures["rps_max"]
     assert results["batched_speedup_c32"] > 0 and "export_p99_ratio_c1" in results
+
+
+@pytest.mark.slow
+def test_a_60_mb_body_gets_a_413_that_urllib_and_httpx_read(trained):
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from proj.serve.app import DRAIN_BYTES
+
+    server = Server("--export", str(trained.export), "--max_body_mb", "1")
+    body = b"\0" * (60 << 20)
+    try:
+        request = urllib.request.Request(
+            f"{server.url}/predict", data=body, headers={"content-type": "image/png"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(request, timeout=60)
+        assert raised.value.code == 413
+        assert "over the limit of 1,048,576 bytes" in json.loads(raised.value.read())["error"]
+        assert httpx.post(f"{server.url}/predict", content=body, timeout=60).status_code == 413
+
+        def chunks():  # no Content-Length: the limit is passed while streaming
+            for start in range(0, len(body), 1 << 20):
+                yield body[start : start + (1 << 20)]
+
+        streamed = httpx.post(f"{server.url}/predict", content=chunks(), timeout=60)
+        assert streamed.status_code == 413
+
+        # far beyond what is drained: answered at once, from the header, and cut off
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+            declared = (1 << 20) + DRAIN_BYTES + 1
+            raw.sendall(f"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: {declared}\r\n"
+                        "Content-Type: image/png\r\n\r\n".encode())  # fmt: skip
+            assert raw.recv(4096).startswith(b"HTTP/1.1 413")
+        assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200
+    finally:
+        server.stop()
