@@ -30,21 +30,13 @@ from proj.export import (
     real_inputs,
     write_model_card,
 )
-from proj.script_args import resolved_checkpoint
+from proj.script_args import add_run_arguments, resolved_checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ckpt_path", required=True, help="checkpoint file, or best / last")
-    parser.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        help="names the experiment; builds a checkpoint outside a run folder (in one, "
-        "its config.yaml does: what trained it)",
-    )
-    parser.add_argument("--experiment", help="instead of --config: fashion_mnist/mlp, ...")
-    parser.add_argument("--logs_dir", default="logs")
+    add_run_arguments(parser)
     parser.add_argument("--out", type=Path, help="default: <run folder>/export")
     parser.add_argument(
         "--formats", nargs="+", choices=["pt2", "onnx", "torchscript"], default=["pt2", "onnx"]

@@ -4,6 +4,19 @@ import argparse
 from pathlib import Path
 
 
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--config`, `--experiment` and `--logs_dir`: which run `--ckpt_path` names."""
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        help="names the experiment; builds a checkpoint outside a run folder (in one, "
+        "its config.yaml does: what trained it)",
+    )
+    parser.add_argument("--experiment", help="instead of --config: fashion_mnist/mlp, ...")
+    parser.add_argument("--logs_dir", default="logs")
+
+
 def resolved_checkpoint(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Path:
     """`args.ckpt_path` as a file: `best`/`last` of the experiment that `--experiment` or
     `--config` names under `--logs_dir` (as the CLI resolves them), or a file that exists."""

@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from proj.script_args import resolved_checkpoint
+from proj.script_args import add_run_arguments, resolved_checkpoint
 from proj.serve.app import SETTINGS_ENV, Settings
 
 
@@ -20,15 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--ckpt_path", help="best / last of the config's experiment, or a file")
     what.add_argument("--export", help="a folder scripts/export.py wrote (ONNX Runtime, no torch)")
-    parser.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        help="names the experiment; builds a checkpoint outside a run folder (in one, "
-        "its config.yaml does: what trained it)",
-    )
-    parser.add_argument("--experiment", help="instead of --config: fashion_mnist/cnn, ...")
-    parser.add_argument("--logs_dir", default="logs")
+    add_run_arguments(parser)
     parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept other machines")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--max_batch_size", type=int, default=32, help="1: no batching")
