@@ -431,6 +431,9 @@ def worker(way: str, model: str, data_dir: str, limit: int | None) -> None:
     if model == "folder":
         print(json.dumps(FOLDER_WAYS[way](Path(data_dir))))
         return
+    if model in COMPILE_NETS:
+        print(json.dumps(compile_step(model, compiled=way == "compiled", steps=limit or 30)))
+        return
     if way.startswith("proj_"):
         OPTIMISATIONS_OFF[way.removeprefix("proj_")]()
     # After step 50, the first that logs: Lightning's first `self.log` pays a one-time ~0.25 s
@@ -456,11 +459,55 @@ def write_standin_cifar10(data_dir: Path, per_file: int = 10_000) -> None:
     (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": []}, protocol=2))
 
 
+# torch.compile's steady-state training step against eager (proj.callbacks.CompileNet
+# compiles the net in place, as here): (net, its arguments, batch shape)
+COMPILE_NETS = {
+    "compile_cnn": ("proj.models.FashionCNN", {"width": 32}, (256, 1, 28, 28)),
+    "compile_resnet18": ("proj.models.TorchvisionNet", {"arch": "resnet18"}, (256, 3, 32, 32)),
+}
+
+
+def compile_step(model: str, compiled: bool, steps: int) -> dict[str, float]:
+    """Median seconds of a training step (forward, backward, AdamW) on a fixed random
+    batch after warm-up; compiled: also the first step's seconds, the compilation."""
+    from jsonargparse import ArgumentParser
+
+    class_path, init_args, shape = COMPILE_NETS[model]
+    parser = ArgumentParser()
+    parser.add_argument("--net", type=torch.nn.Module)
+    net_config = {"class_path": class_path, "init_args": {**init_args, "num_classes": 10}}
+    net = parser.instantiate_classes(parser.parse_object({"net": net_config})).net
+    net = net.to(DEVICE).train()
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    images = torch.randn(shape, device=DEVICE)
+    labels = torch.randint(0, 10, (shape[0],), device=DEVICE)
+
+    def step() -> float:
+        start = time.perf_counter()
+        loss = torch.nn.functional.cross_entropy(net(images), labels)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if DEVICE == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+    first = 0.0
+    if compiled:
+        net.compile()
+        first = step()
+    for _ in range(3):
+        step()
+    result = {"seconds": statistics.median(step() for _ in range(steps))}
+    return {**result, "first_step_seconds": first} if compiled else result
+
+
 GROUPS = {  # the ways timed in each pair, per model
     "mlp": ["raw", "lightning", "proj", *(f"proj_{name}" for name in OPTIMISATIONS_OFF)],
     "cnn": ["raw", "proj"],
     "cifar2_net": ["raw", "proj"],
     "folder": list(FOLDER_WAYS),
+    **{name: ["eager", "compiled"] for name in COMPILE_NETS},
 }
 RATIOS = {  # name: (numerator, denominator), each a `<group>_<way>` time of the same pair
     "mlp_overhead_ratio": ("mlp_proj", "mlp_raw"),
@@ -471,6 +518,9 @@ RATIOS = {  # name: (numerator, denominator), each a `<group>_<way>` time of the
     "inmemory_speedup": ("mlp_per_sample", "mlp_proj"),
     "folder_speedup": ("folder_baseline", "folder_proj"),
     "folder_later_speedup": ("folder_baseline", "folder_proj_later"),
+    # above 1: the compiled step is faster by that factor
+    "compile_cnn_speedup": ("compile_cnn_eager", "compile_cnn_compiled"),
+    "compile_resnet18_speedup": ("compile_resnet18_eager", "compile_resnet18_compiled"),
     # above 1: the optimisation makes proj faster by that factor
     **{f"mlp_{name}_ratio": (f"mlp_proj_{name}", "mlp_proj") for name in OPTIMISATIONS_OFF},
 }
@@ -480,7 +530,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="steady-state windows (< 10 min)")
     parser.add_argument("--pairs", type=int, default=5, help="rounds of fresh processes")
-    parser.add_argument("--groups", nargs="+", choices=list(GROUPS), default=list(GROUPS))
+    parser.add_argument(
+        "--groups",
+        nargs="+",
+        choices=[*GROUPS, "compile"],
+        default=[g for g in GROUPS if g not in COMPILE_NETS],
+        help="compile: both compile_* groups (not in the default set: ~1 min of compiling each)",
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--data_dir", default="data", help="Fashion-MNIST's folder")
     parser.add_argument("--cifar_dir", default="data", help=f"the folder holding {CIFAR_FOLDER}/")
@@ -499,6 +555,8 @@ def main(argv: list[str] | None = None) -> int:
         "--worker", nargs=3, metavar=("WAY", "MODEL", "LIMIT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
+    if "compile" in args.groups:
+        args.groups = [g for g in args.groups if g != "compile"] + list(COMPILE_NETS)
 
     global DEVICE
     DEVICE = args.device
@@ -560,7 +618,7 @@ def run_worker(args: argparse.Namespace, way: str, group: str) -> dict[str, floa
     if done.returncode != 0:
         sys.exit(f"{way} {group} failed:\n{done.stderr[-3000:]}")
     measured = json.loads(done.stdout.strip().splitlines()[-1])
-    suffixes = {"seconds": "", "later_seconds": "_later"}
+    suffixes = {"seconds": "", "later_seconds": "_later", "first_step_seconds": "_first_step"}
     return {f"{group}_{way}{suffixes[key]}": value for key, value in measured.items()}
 
 

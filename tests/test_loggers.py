@@ -130,16 +130,16 @@ def _csv_points(run: Path) -> list[tuple[str, str]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("epoch", "batch"), [(2, 0), (1, 1)], ids=["between_epochs", "mid_epoch"])
-def test_a_killed_fit_resumes_into_the_same_mlflow_run_and_csv_file(tiny_data_dir, epoch, batch):
+def test_a_killed_fit_resumes_into_the_same_mlflow_run_and_csv_file(tiny_data_dir):
     mlflow = pytest.importorskip("mlflow", reason="mlflow is not installed (the track extra)")
     args = ["fit", "--config", MLP, "--config", str(LOGGERS / "mlflow.yaml"),
             "--config", str(LOGGERS / "csv.yaml"), *tiny_data_args(tiny_data_dir), *QUIET,
             "--trainer.max_epochs", "3", "--trainer.limit_train_batches", "4",
             "--trainer.log_every_n_steps", "1", "--test_after_fit", "false"]  # fmt: skip
     assert proj_process(*args, "--experiment", "whole").returncode == 0
+    # mid-epoch: the killed process logged steps (and the epoch's lr) after its checkpoint
     killer = json.dumps({"class_path": "tests.helpers.KillAt",
-                         "init_args": {"epoch": epoch, "batch": batch}})  # fmt: skip
+                         "init_args": {"epoch": 1, "batch": 1}})  # fmt: skip
     killed = proj_process(*args, "--experiment", "cut", f"--trainer.callbacks+={killer}")
     assert killed.returncode == -9, killed.stderr[-2000:]
     recorded = json.loads(Path("logs/cut/version_0/trackers.json").read_text())  # at the start

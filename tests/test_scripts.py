@@ -214,3 +214,10 @@ def test_gpu_check_runs_its_cpu_path(tiny_data_dir, tmp_path):
     assert all(run["epoch_seconds"] > 0 for run in result["epochs"].values())
     assert result["guard"]["ms_per_step_sync_every_step"] > 0
     assert "ms_per_step_flag_every_2" in result["guard"]
+
+
+def test_the_compile_groups_time_a_training_step_of_each_net():
+    benchmark = _benchmark_module()
+    for model in benchmark["COMPILE_NETS"]:
+        timed = benchmark["compile_step"](model, compiled=False, steps=2)
+        assert set(timed) == {"seconds"} and 0 < timed["seconds"] < 30

@@ -42,6 +42,8 @@ from lightning.pytorch.utilities.model_helpers import is_overridden
 # `--model.net FashionCNN` work as short names and `--help` lists them.
 from proj import data, models, tasks  # noqa: F401
 from proj.callbacks import (
+    CompileNet,
+    CompileOptions,
     ExampleInput,
     LineProgress,
     MonitorCheck,
@@ -157,6 +159,12 @@ class ProjCLI(LightningCLI):
             default=False,
             help="bf16 autocast where the hardware computes bf16 natively, else float32 (or "
             "float16 autocast on a GPU without bf16); an explicit trainer.precision wins.",
+        )
+        parser.add_argument(
+            "--compile",
+            type=CompileOptions | None,
+            default=None,
+            help="torch.compile the model's net (configs/trainer/compile.yaml); off: null.",
         )
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.add_lightning_class_args(TensorBoardViews, "views")
@@ -301,6 +309,8 @@ class ProjCLI(LightningCLI):
                 if not isinstance(c, LearningRateMonitor)
             ]  # fmt: skip
         extra: list[Callback] = [MonitorCheck(guessed=self.monitor_guessed)]
+        if config.get("compile") is not None:
+            extra.append(CompileNet(CompileOptions(**vars(config.compile))))
         if self.config.get("subcommand") == "predict":
             # class names and probabilities are the classifier's; any other task's outputs
             # are kept as they are

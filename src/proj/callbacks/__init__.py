@@ -1,6 +1,7 @@
 """Lightning callbacks: those the CLI adds to every run, and those a config may add."""
 
 from proj.callbacks.channels_last import ChannelsLast
+from proj.callbacks.compile_net import CompileNet, CompileOptions
 from proj.callbacks.ema import EMA
 from proj.callbacks.example_input import ExampleInput
 from proj.callbacks.initial_weights import InitialWeights
@@ -15,6 +16,8 @@ from proj.callbacks.tensorboard_views import TensorBoardViews
 __all__ = [
     "EMA",
     "ChannelsLast",
+    "CompileNet",
+    "CompileOptions",
     "ExampleInput",
     "InitialWeights",
     "LineProgress",

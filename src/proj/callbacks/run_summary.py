@@ -93,11 +93,12 @@ class RunSummary(Callback):
         self.summary["last_checkpoint"] = last or None
         if getattr(pl_module, "skipped_batches", 0):
             self.summary["skipped_batches"] = pl_module.skipped_batches
-        # A task may add entries of its own (the Regressor: its learned line and the
-        # least-squares answer).
-        extras = getattr(pl_module, "summary_extras", None)
-        if callable(extras):
-            self.summary.update(extras())
+        # A task or a callback may add entries of its own (the Regressor: its learned line
+        # and the least-squares answer; CompileNet: compile_seconds).
+        for source in (pl_module, *trainer.callbacks):
+            extras = getattr(source, "summary_extras", None)
+            if callable(extras):
+                self.summary.update(extras())
         self._write(trainer)
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
