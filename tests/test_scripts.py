@@ -216,6 +216,7 @@ def test_gpu_check_runs_its_cpu_path(tiny_data_dir, tmp_path):
     assert "ms_per_step_flag_every_2" in result["guard"]
 
 
+@pytest.mark.slow
 def test_the_compile_groups_time_a_training_step_of_each_net():
     benchmark = _benchmark_module()
     for model in benchmark["COMPILE_NETS"]:
