@@ -432,7 +432,7 @@ def worker(way: str, model: str, data_dir: str, limit: int | None) -> None:
         print(json.dumps(FOLDER_WAYS[way](Path(data_dir))))
         return
     if model in COMPILE_NETS:
-        print(json.dumps(compile_step(model, compiled=way == "compiled", steps=limit or 30)))
+        print(json.dumps(compile_step(model, compiled=way == "compiled", steps=limit or 20)))
         return
     if way.startswith("proj_"):
         OPTIMISATIONS_OFF[way.removeprefix("proj_")]()

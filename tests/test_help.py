@@ -28,7 +28,7 @@ def test_fit_help_lists_proj_classes_and_its_own_ckpt_path(capsys):
 def test_class_help_shows_each_argument_with_its_description_and_no_torch_list(capsys):
     text = _help(capsys, "fit", "--model.help", "ImageClassifier")
     flat = " ".join(text.split())
-    assert "Cross-entropy label smoothing, 0 for none." in flat
+    assert "The course's explicit penalties on the loss" in flat
     assert "proj.models.FashionCNN" in flat and "torch.nn.Linear" not in flat
     assert "from torch/Lightning" in flat
     assert len(text.splitlines()) < 150
