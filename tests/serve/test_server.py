@@ -148,10 +148,12 @@ def test_the_load_benchmark_reports_every_way(trained, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_60_mb_body_gets_a_413_that_urllib_and_httpx_read(trained):
+def test_a_60_mb_body_gets_a_413_that_urllib_requests_and_httpx_read(trained):
     import socket
     import urllib.error
     import urllib.request
+
+    import requests
 
     from proj.serve.app import DRAIN_BYTES
 
@@ -166,6 +168,7 @@ def test_a_60_mb_body_gets_a_413_that_urllib_and_httpx_read(trained):
         assert raised.value.code == 413
         assert "over the limit of 1,048,576 bytes" in json.loads(raised.value.read())["error"]
         assert httpx.post(f"{server.url}/predict", content=body, timeout=60).status_code == 413
+        assert requests.post(f"{server.url}/predict", data=body, timeout=60).status_code == 413
 
         def chunks():  # no Content-Length: the limit is passed while streaming
             for start in range(0, len(body), 1 << 20):
