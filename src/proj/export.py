@@ -15,15 +15,15 @@ from typing import Any
 
 import lightning as L
 import torch
+from jsonargparse import Namespace
 from torch import nn
 
 from proj.data.batch_transforms import denormalize
 from proj.data.transform_lists import check_foldable
 from proj.errors import ConfigError
-from proj.runs import read_checkpoint
 from proj.tasks import ImageClassifier
 from proj.tasks.tta import TTA, tta_averaged
-from proj.trusted_checkpoint import build_from_checkpoint, checked_config
+from proj.trusted_checkpoint import build_checked, checked_config
 
 
 class NormalizedNet(nn.Module):
@@ -59,9 +59,8 @@ def load_deployable(
     """(module, set-up DataModule, deployable net) of an image classifier's checkpoint, as
     its run folder's config.yaml (else `config_files`) builds them: what scripts/export.py
     and `proj serve --ckpt_path` both start from."""
-    checked_config(checkpoint, config_files)  # first: a stranger's class path, refused as such
-    check_servable(checkpoint)
-    module, datamodule = build_from_checkpoint(checkpoint, config_files)
+    config, state = checked_servable(checkpoint, config_files)
+    module, datamodule = build_checked(checkpoint, config, state)
     if datamodule is None:
         raise ConfigError("the config has no data entry: export and serve need the DataModule")
     check_foldable(getattr(datamodule, "eval_transforms", None))
@@ -72,16 +71,21 @@ def load_deployable(
 SERVABLE = ("proj.tasks.ImageClassifier", "proj.tasks.classifier.ImageClassifier")
 
 
-def check_servable(checkpoint: str | Path) -> None:
-    """Export and serve take an ImageClassifier: a checkpoint of anything else is refused
-    from the class path it records, before anything is imported or built."""
-    made_by = read_checkpoint(checkpoint).get("hyper_parameters", {}).get("_class_path")
+def checked_servable(
+    checkpoint: str | Path, config_files: Sequence[str | Path] = ()
+) -> tuple[Namespace, dict[str, Any]]:
+    """checked_config's (config, checkpoint), refused also when it is not an ImageClassifier's:
+    export and serve take one. Judged from the class paths recorded, before anything is
+    imported or built (a stranger's class path first, as trusted_checkpoint says it)."""
+    config, state = checked_config(checkpoint, config_files)
+    made_by = state.get("hyper_parameters", {}).get("_class_path")
     if made_by not in SERVABLE:
         what = repr(made_by) if made_by else "a LightningModule that records no class path"
         raise ConfigError(
             f"{checkpoint}: made by {what}; export and serve take a proj.tasks.ImageClassifier (a net from "
             "images to class logits)"
         )
+    return config, state
 
 
 def deployable(module: L.LightningModule, datamodule: L.LightningDataModule) -> NormalizedNet:

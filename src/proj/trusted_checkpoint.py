@@ -151,12 +151,11 @@ def checked_config(
     return config, state
 
 
-def build_from_checkpoint(
-    checkpoint: str | Path, config_files: Sequence[str | Path] = ()
+def build_checked(
+    checkpoint: str | Path, config: Namespace, state: dict[str, Any]
 ) -> tuple[L.LightningModule, L.LightningDataModule | None]:
-    """The model and DataModule that config builds (checked_config), the checkpoint's
-    weights loaded into the model: what export and serve start from."""
-    config, state = checked_config(checkpoint, config_files)
+    """The model and DataModule that checked_config's `config` builds, the checkpoint's
+    weights (`state`) loaded into the model: what export and serve start from."""
     data = None
     if config.get("data") is not None:  # built first: the model's num_classes may be its
         data_parser = ArgumentParser(exit_on_error=False)
@@ -187,7 +186,8 @@ def check_weights_fit(path: str | Path, checkpoint: dict[str, Any], model: nn.Mo
         why = f"{missing[0]} is not in it" if missing else f"{unexpected[0]} is not in the model"
     else:
         return
-    hint = f" (--config {run_config(path)} builds what trained it)" if run_config(path) else ""
+    trained_by = run_config(path)
+    hint = f" (--config {trained_by} builds what trained it)" if trained_by else ""
     raise CheckpointError(
         f"{path}: its weights do not fit the model the config builds: {why}{hint}"
     )

@@ -52,12 +52,10 @@ def parse(argv: list[str] | None) -> tuple[Settings, dict]:
     )
     if settings.checkpoint:
         from proj.errors import ProjError
-        from proj.export import check_servable  # torch: only for a checkpoint
-        from proj.trusted_checkpoint import checked_config
+        from proj.export import checked_servable  # torch: only for a checkpoint
 
         try:
-            checked_config(settings.checkpoint, settings.configs)
-            check_servable(settings.checkpoint)
+            checked_servable(settings.checkpoint, settings.configs)
         except ProjError as err:
             parser.error(str(err))
     if args.export and not (Path(args.export) / "model.onnx").is_file():
