@@ -97,6 +97,8 @@ def test_fashion_mnist_switches_to_its_per_sample_path(tiny_data_dir, caplog):
     dm.setup("fit")
     images, _ = next(iter(dm.train_dataloader()))
     assert images.shape == (8, 1, 28, 28)
+    train, val = dm.splits["train"].dataset, dm.splits["val"].dataset
+    assert val.data is train.data and val.transform is not train.transform  # read once
     assert dm.class_counts is not None and sum(dm.class_counts) == 320 - 64
 
 

@@ -14,6 +14,7 @@ from proj.data.batch_transforms import denormalize
 from proj.errors import ConfigError
 from proj.plots import confusion_matrix_figure
 from proj.tasks import ImageClassifier
+from proj.tasks.class_metrics import class_names
 
 
 class TensorBoardViews(Callback):
@@ -151,7 +152,7 @@ class TensorBoardViews(Callback):
         if self._confusion is None or self._confusion.update_count == 0:
             return
         matrix = self._confusion.compute()  # (C, C), summed over ranks
-        names = _class_names(trainer, matrix.shape[0])
+        names = class_names(trainer.datamodule, matrix.shape[0])
         writer = self._writer(trainer)
         if writer is not None:
             figure = confusion_matrix_figure(matrix, names)
@@ -182,8 +183,3 @@ def _prefixed(trainer: L.Trainer, prefix: str, name_prefix: str) -> dict[str, fl
         for key, value in trainer.callback_metrics.items()
         if key.startswith(prefix) and key.count("/") == 1
     }
-
-
-def _class_names(trainer: L.Trainer, num_classes: int) -> list[str]:
-    names = list(getattr(trainer.datamodule, "class_names", ()) or ())
-    return names if len(names) == num_classes else [str(c) for c in range(num_classes)]

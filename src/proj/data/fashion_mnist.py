@@ -85,12 +85,15 @@ class FashionMNISTDataModule(TensorImageDataModule):
         )
         return images.unsqueeze(1), labels.long()  # (N, 28, 28) uint8 -> (N, 1, 28, 28)
 
-    def _per_sample_dataset(self, train: bool, training: bool) -> torchvision.datasets.FashionMNIST:
-        then = self._per_sample_transform(training)
-        transform = v2.Compose([v2.PILToTensor(), then]) if then else v2.PILToTensor()
+    def _per_sample_dataset(self, train: bool) -> torchvision.datasets.FashionMNIST:
         return torchvision.datasets.FashionMNIST(
-            self.data_dir, train=train, transform=transform, download=False
+            self.data_dir, train=train, transform=self._per_sample_transform(train), download=False
         )
+
+    def _per_sample_transform(self, training: bool) -> v2.Transform:
+        """torchvision's dataset gives PIL images: made uint8 tensors first."""
+        then = super()._per_sample_transform(training)
+        return v2.Compose([v2.PILToTensor(), then]) if then else v2.PILToTensor()
 
 
 def _find(folder: Path, name: str) -> Path | None:

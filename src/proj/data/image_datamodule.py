@@ -95,7 +95,7 @@ class ImageDataModule(L.LightningDataModule):
         weights = None
         if split == "train" and self.sampler == "weighted":
             labels = torch.as_tensor(self._train_labels())
-            weights = 1.0 / torch.bincount(labels, minlength=self.num_classes).double()[labels]
+            weights = 1.0 / torch.tensor(self.class_counts, dtype=torch.float64)[labels]
         sampler = EpochSampler(
             num_samples, shuffle=shuffle, seed=self.shuffle_seed, weights=weights
         )

@@ -1,5 +1,6 @@
 """Image datasets small enough to decode once into uint8 tensors: split, batched by index."""
 
+import copy
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -149,11 +150,11 @@ class TensorImageDataModule(ImageDataModule):
         """All images of the train or test split as uint8 (N, C, H, W) and int64 (N,) tensors."""
         raise NotImplementedError
 
-    def _per_sample_dataset(self, train: bool, training: bool) -> Dataset:
+    def _per_sample_dataset(self, train: bool) -> Dataset:
         """The train or test file as a classic per-sample Dataset yielding (uint8 CHW
-        tensor, int), with the training or the evaluation transforms."""
+        tensor, int), with its `transform` (training's for the train file)."""
         return TensorImageDataset(
-            *self._read_split(train), transform=self._per_sample_transform(training)
+            *self._read_split(train), transform=self._per_sample_transform(train)
         )
 
     def _per_sample_transform(self, training: bool) -> v2.Transform | None:
@@ -204,8 +205,9 @@ class TensorImageDataModule(ImageDataModule):
             self.splits["train"] = (images[train_idx], labels[train_idx])
             self.splits["val"] = (images[val_idx], labels[val_idx])
         else:
-            training = self._per_sample_dataset(train=True, training=True)
-            evaluation = self._per_sample_dataset(train=True, training=False)
+            training = self._per_sample_dataset(train=True)
+            evaluation = copy.copy(training)  # the same images, read once; its own transform
+            evaluation.transform = self._per_sample_transform(training=False)
             self.splits["train"] = Subset(training, train_idx.tolist())
             self.splits["val"] = Subset(evaluation, val_idx.tolist())
 
@@ -213,7 +215,7 @@ class TensorImageDataModule(ImageDataModule):
         return (
             self._read_selected(train=False)
             if self.in_memory
-            else self._per_sample_dataset(train=False, training=False)
+            else self._per_sample_dataset(train=False)
         )
 
     def _batches(self, source: Any, sampler: EpochSampler) -> Any:

@@ -3,12 +3,19 @@ of the classes' recalls), macro F1, and each class's precision, recall and F1 by
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import lightning as L
 import torch
 from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassF1Score, MulticlassPrecision, MulticlassRecall
+
+
+def class_names(datamodule: Any, num_classes: int) -> list[str]:
+    """The DataModule's class names when it has one per class, else the indices."""
+    names = list(getattr(datamodule, "class_names", ()) or ())
+    return names if len(names) == num_classes else [str(c) for c in range(num_classes)]
 
 
 def metric_tag(name: str) -> str:

@@ -12,7 +12,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from proj.errors import ConfigError
 from proj.finetune import param_groups
-from proj.tasks.class_metrics import ClassMetrics
+from proj.tasks.class_metrics import ClassMetrics, class_names
 from proj.tasks.divergence import NonFiniteLoss, guard_loss
 from proj.tasks.losses import (
     balanced_weights,
@@ -196,10 +196,7 @@ class ImageClassifier(L.LightningModule):
 
     def _class_names(self) -> list[str]:
         data = self._trainer.datamodule if self._trainer is not None else None
-        names = list(getattr(data, "class_names", ()) or ())
-        return (
-            names if len(names) == self.num_classes else [str(c) for c in range(self.num_classes)]
-        )
+        return class_names(data, self.num_classes)
 
     def setup(self, stage: str) -> None:
         """What fitting needs from the data, checked before the first step: the class
