@@ -21,9 +21,10 @@ from torch import nn
 from proj.data.batch_transforms import denormalize
 from proj.data.transform_lists import check_foldable
 from proj.errors import ConfigError
+from proj.runs import experiment_name
 from proj.tasks import ImageClassifier
 from proj.tasks.tta import TTA, tta_averaged
-from proj.trusted_checkpoint import build_checked, checked_config
+from proj.trusted_checkpoint import build_checked, checked_config, run_config
 
 
 class NormalizedNet(nn.Module):
@@ -162,8 +163,11 @@ def write_model_card(
     example: torch.Tensor,
     checkpoint: Path,
 ) -> None:
+    recorded = run_config(checkpoint)
     card = {
         "checkpoint": str(checkpoint),
+        # what `proj serve --export` names the model under /v2/models/ ('/' as '_')
+        "experiment": experiment_name([recorded]) if recorded else None,
         "input": {"shape": ["batch", *example.shape[1:]], "dtype": "float32", "range": [0, 1]},
         "output": "logits (batch, num_classes); softmax gives class probabilities",
         "normalization_folded_in": dict(

@@ -1,4 +1,5 @@
-"""The HTTP app: POST /predict, GET /health, GET /metadata, and a page at GET /."""
+"""The HTTP app: POST /predict, GET /health, GET /metadata, a page at GET /, and the Open
+Inference Protocol under /v2 (proj.serve.open_inference)."""
 
 import asyncio
 import contextlib
@@ -9,13 +10,16 @@ from dataclasses import asdict, dataclass, field
 from importlib.resources import files
 from typing import Any
 
+import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+import proj
+from proj.serve import open_inference
 from proj.serve.batcher import Batcher
 from proj.serve.predictors import Predictor, from_checkpoint, from_export
 from proj.serve.uploads import UploadError, file_field, image_array, silence_pillow_size_warning
@@ -31,6 +35,7 @@ class Settings:
     checkpoint: str | None = None
     configs: list[str] = field(default_factory=list)  # for a checkpoint outside a run folder
     export: str | None = None
+    model_name: str = "model"  # its name in the Open Inference Protocol's /v2/models/{name}
     max_batch_size: int = 32
     batch_timeout: float = 0.005
     top_k: int = 3
@@ -82,6 +87,12 @@ def create_app(settings: Settings) -> Starlette:
         task.cancel()
         batcher.model_thread.shutdown(wait=False)
 
+    async def decoded(data: bytes, predictor: Predictor) -> np.ndarray:
+        decode = (data, predictor.input_shape, settings.max_pixels)
+        # A small upload decodes faster than a hop to a worker thread and back.
+        small = len(data) < SMALL_UPLOAD
+        return image_array(*decode) if small else await run_in_threadpool(image_array, *decode)
+
     async def upload_error(request: Request, err: UploadError) -> JSONResponse:
         return JSONResponse({"error": str(err)}, status_code=err.status)
 
@@ -92,10 +103,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             top_k = _top_k(request.query_params.get("top_k"), settings.top_k, predictor)
             data = file_field(await request.body(), request.headers.get("content-type", ""))
-            decode = (data, predictor.input_shape, settings.max_pixels)
-            # A small upload decodes faster than a hop to a worker thread and back.
-            small = len(data) < SMALL_UPLOAD
-            image = image_array(*decode) if small else await run_in_threadpool(image_array, *decode)
+            image = await decoded(data, predictor)
         except BaseException:
             await batcher(None)  # no image is coming from this request
             raise
@@ -135,6 +143,75 @@ def create_app(settings: Settings) -> Starlette:
             }
         )
 
+    def served(request: Request) -> None:
+        """404 unless the path names the model served here (version "1" or none)."""
+        name = request.path_params["name"]
+        version = request.path_params.get("version", open_inference.VERSION)
+        if name != settings.model_name or version != open_inference.VERSION:
+            raise UploadError(
+                404,
+                f"no model {name!r} version {version!r} here; this server has "
+                f"{settings.model_name!r} version {open_inference.VERSION!r}",
+            )
+
+    async def v2_server(request: Request) -> JSONResponse:
+        return JSONResponse(open_inference.server_metadata(proj.__version__))
+
+    async def v2_live(request: Request) -> JSONResponse:
+        return JSONResponse({"live": True})
+
+    async def v2_ready(request: Request) -> JSONResponse:
+        if "name" in request.path_params:
+            served(request)
+        ready = "batcher" in state
+        return JSONResponse({"ready": ready}, 200 if ready else 503)
+
+    async def v2_model(request: Request) -> JSONResponse:
+        served(request)
+        predictor: Predictor = state["predictor"]
+        return JSONResponse(
+            open_inference.model_metadata(
+                settings.model_name,
+                "onnxruntime_onnx" if settings.export else "pytorch",
+                predictor.input_shape,
+                len(predictor.class_names),
+            )
+        )
+
+    async def v2_infer(request: Request) -> Response:
+        served(request)
+        predictor: Predictor = state["predictor"]
+        batcher: Batcher = state["batcher"]
+        batcher.expect()
+        try:
+            body = open_inference.decompressed(
+                await request.body(),
+                request.headers.get("content-encoding"),
+                settings.max_body_bytes,
+            )
+            infer = open_inference.parse_infer_request(
+                body, request.headers.get(open_inference.HEADER_LENGTH)
+            )
+            count = len(predictor.class_names)
+            for output in infer.outputs:
+                if not 0 <= output.classification <= count:
+                    raise UploadError(400, f"classification must be in 1..{count}")
+            if infer.input.name == "input":
+                images = open_inference.fp32_images(infer.input, predictor.input_shape)
+            else:
+                encoded = open_inference.image_files(infer.input)
+                images = [await decoded(data, predictor) for data in encoded]
+        except BaseException:
+            await batcher(None)
+            raise
+        for _ in images[1:]:
+            batcher.expect()
+        rows = await asyncio.gather(*(batcher(image) for image in images))
+        body, headers = open_inference.infer_response(
+            settings.model_name, infer, np.stack(rows), predictor.class_names
+        )
+        return Response(body, headers=headers)
+
     page = files("proj.serve").joinpath("page.html").read_text(encoding="utf-8")
 
     async def index(request: Request) -> HTMLResponse:
@@ -146,6 +223,15 @@ def create_app(settings: Settings) -> Starlette:
             Route("/health", health),
             Route("/metadata", metadata),
             Route("/", index),
+            Route("/v2", v2_server),
+            Route("/v2/health/live", v2_live),
+            Route("/v2/health/ready", v2_ready),
+            Route("/v2/models/{name}", v2_model),
+            Route("/v2/models/{name}/ready", v2_ready),
+            Route("/v2/models/{name}/infer", v2_infer, methods=["POST"]),
+            Route("/v2/models/{name}/versions/{version}", v2_model),
+            Route("/v2/models/{name}/versions/{version}/ready", v2_ready),
+            Route("/v2/models/{name}/versions/{version}/infer", v2_infer, methods=["POST"]),
         ],
         middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers={UploadError: upload_error},

@@ -26,6 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max_batch_size", type=int, default=32, help="1: no batching")
     parser.add_argument("--batch_timeout", type=float, default=0.005, help="seconds")
     parser.add_argument("--workers", type=int, default=1, help="processes, each with the model")
+    parser.add_argument(
+        "--model_name",
+        help="the model's name under /v2/models/ (default: its experiment, '/' as '_')",
+    )
     parser.add_argument("--top_k", type=int, default=3, help="classes per answer (?top_k=K)")
     parser.add_argument("--max_body_mb", type=float, default=20.0, help="larger bodies get 413")
     parser.add_argument("--max_pixels", type=int, default=40_000_000, help="larger images: 413")
@@ -60,6 +64,9 @@ def parse(argv: list[str] | None) -> tuple[Settings, dict]:
             parser.error(str(err))
     if args.export and not (Path(args.export) / "model.onnx").is_file():
         parser.error(f"--export {args.export}: no model.onnx there (scripts/export.py writes it)")
+    settings.model_name = args.model_name or _experiment_of(args, settings).replace("/", "_")
+    if not settings.model_name or "/" in settings.model_name:
+        parser.error(f"--model_name {settings.model_name!r}: a non-empty name without '/'")
     server = {
         "host": args.host,
         "port": args.port,
@@ -67,6 +74,21 @@ def parse(argv: list[str] | None) -> tuple[Settings, dict]:
         "access_log": args.access_log,
     }
     return settings, server
+
+
+def _experiment_of(args: argparse.Namespace, settings: Settings) -> str:
+    """The experiment that made what is served: the export's model.json, the checkpoint's
+    run config.yaml, or the one --experiment / --config names; "model" when none says."""
+    if settings.export:
+        card = Path(settings.export) / "model.json"
+        return (json.loads(card.read_text()) if card.is_file() else {}).get("experiment") or "model"
+    from proj.runs import experiment_name
+    from proj.trusted_checkpoint import run_config
+
+    recorded = run_config(settings.checkpoint)
+    if recorded:
+        return experiment_name([recorded])
+    return args.experiment or (experiment_name(args.config) if args.config else "model")
 
 
 def main(argv: list[str] | None = None) -> None:
