@@ -6,9 +6,10 @@
 `python -m proj test --ckpt_path best`). The files go to `<run>/export/` (or `--out`):
 `model.pt2` (`torch.export.load(path).module()` runs it), `model.onnx` (through the dynamo
 exporter) and `model.json`; `--formats ... torchscript` adds `model.torchscript.pt`
-(TorchScript is deprecated by torch; left out by default). The exported network takes
-float images in [0, 1], any batch size, and returns logits; the normalisation is folded
-in. Each export is run on real test batches and its largest absolute difference to
+(TorchScript is deprecated by torch; left out by default); `--triton` adds a Triton
+model folder, `<out>/triton/<name>/` (config.pbtxt, labels.txt, 1/model.onnx, which
+returns probabilities). The exported network takes float images in [0, 1], any batch
+size, and returns logits; the normalisation is folded in. Each export is run on real test batches and its largest absolute difference to
 PyTorch's logits printed; above `--tolerance` the script fails. ONNX needs the `export`
 extra.
 """
@@ -28,9 +29,11 @@ from proj.export import (
     export_torchscript,
     load_deployable,
     real_inputs,
+    recorded_experiment,
     write_model_card,
 )
 from proj.script_args import add_run_arguments, resolved_checkpoint
+from proj.triton_model import write_triton_model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--batches", type=int, default=4, help="real test batches to compare on")
     parser.add_argument("--tolerance", type=float, default=1e-4)
+    parser.add_argument(
+        "--triton",
+        action="store_true",
+        help="also a Triton model folder, <out>/triton/<name>/ (ONNX Runtime backend)",
+    )
+    parser.add_argument("--model_name", help="its name there (default: the experiment, '/' as '_')")
     args = parser.parse_args(argv)
 
     checkpoint = resolved_checkpoint(parser, args)
@@ -80,10 +89,29 @@ def main(argv: list[str] | None = None) -> int:
         count = sum(len(raw) for _, raw in pairs)
         print(f"{name:11} {path}  max |exported - pytorch| = {diff:.2e} on {count} test images")
     write_model_card(out / "model.json", model, datamodule, example, checkpoint)
+    if args.triton:
+        names = list(getattr(datamodule, "class_names", ()))
+        worst = max(worst, _triton(args, out, checkpoint, names, module, model, pairs))
     if worst > args.tolerance:
         print(f"error: exported outputs differ by {worst:.2e} > --tolerance {args.tolerance}")
         return 1
     return 0
+
+
+def _triton(args, out, checkpoint, class_names, module, model, pairs) -> float:
+    """Writes the Triton model folder; the largest difference of its probabilities to
+    PyTorch's softmax over the same test images."""
+    name = args.model_name or (recorded_experiment(checkpoint) or "model").replace("/", "_")
+    example = pairs[0][1][:2]
+    folder, session = write_triton_model(out / "triton", name, model, example, class_names)
+    diff = 0.0
+    with torch.no_grad():
+        for normalized, raw in pairs:
+            expected = module(normalized).softmax(dim=1)
+            got = torch.from_numpy(session.run(None, {"input": raw.numpy()})[0])
+            diff = max(diff, float((got - expected).abs().max()))
+    print(f"{'triton':11} {folder}/  max |probabilities - pytorch| = {diff:.2e}")
+    return diff
 
 
 if __name__ == "__main__":

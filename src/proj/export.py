@@ -129,9 +129,14 @@ def export_pt2(model: nn.Module, example: torch.Tensor, path: Path) -> Any:
     return torch.export.load(str(path)).module()
 
 
-def export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> Any:
-    """The exported program through the dynamo ONNX exporter; returns an onnxruntime
-    session on the written file."""
+def export_onnx(
+    model: nn.Module,
+    example: torch.Tensor,
+    path: Path,
+    names: tuple[str, str] = ("images", "logits"),
+) -> Any:
+    """The exported program through the dynamo ONNX exporter, its input and output named
+    `names`; returns an onnxruntime session on the written file."""
     try:
         import onnxruntime
     except ImportError as err:
@@ -139,8 +144,8 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> Any:
     torch.onnx.export(
         exported_program(model, example),
         f=str(path),
-        input_names=["images"],
-        output_names=["logits"],
+        input_names=[names[0]],
+        output_names=[names[1]],
         external_data=False,
         verbose=False,
     )
@@ -156,6 +161,12 @@ def export_torchscript(model: nn.Module, example: torch.Tensor, path: Path) -> A
         return torch.jit.load(str(path))
 
 
+def recorded_experiment(checkpoint: str | Path) -> str | None:
+    """The experiment of the run folder the checkpoint lies in, from its config.yaml."""
+    recorded = run_config(checkpoint)
+    return experiment_name([recorded]) if recorded else None
+
+
 def write_model_card(
     path: Path,
     model: NormalizedNet,
@@ -163,11 +174,10 @@ def write_model_card(
     example: torch.Tensor,
     checkpoint: Path,
 ) -> None:
-    recorded = run_config(checkpoint)
     card = {
         "checkpoint": str(checkpoint),
         # what `proj serve --export` names the model under /v2/models/ ('/' as '_')
-        "experiment": experiment_name([recorded]) if recorded else None,
+        "experiment": recorded_experiment(checkpoint),
         "input": {"shape": ["batch", *example.shape[1:]], "dtype": "float32", "range": [0, 1]},
         "output": "logits (batch, num_classes); softmax gives class probabilities",
         "normalization_folded_in": dict(

@@ -41,7 +41,7 @@ def trained(tmp_path_factory) -> Trained:
     export = root / "export"
     subprocess.run(
         [sys.executable, str(REPO / "scripts" / "export.py"), "--ckpt_path", str(checkpoint),
-         "--formats", "onnx", "--out", str(export)],
+         "--formats", "onnx", "--triton", "--out", str(export)],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     images = fashion_mnist_test_images(str(data))

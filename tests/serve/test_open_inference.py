@@ -4,6 +4,7 @@ answers /predict gives; bad requests get the protocol's {"error": ...} with thei
 import base64
 import gzip
 import json
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -204,3 +205,34 @@ def test_the_model_is_named_after_its_experiment_unless_named(trained, tmp_path)
     assert parse(["--export", str(trained.export), "--model_name", "x"])[0].model_name == "x"
     with pytest.raises(SystemExit):
         parse(["--export", str(trained.export), "--model_name", "a/b"])
+
+
+def test_the_triton_folder_is_a_valid_config_and_gives_the_servers_probabilities(client, trained):
+    """Triton itself is not on these machines: its config schema (tritonclient ships the
+    protobuf) and ONNX Runtime, the backend the folder names, stand in for it."""
+    import importlib.util
+
+    import onnxruntime
+    import tritonclient
+    from google.protobuf import text_format
+
+    folder = trained.export / "triton" / "fashion_mnist_cnn"
+    # by path: tritonclient.grpc's __init__ needs grpcio, which the http client does not
+    schema = Path(tritonclient.__file__).parent / "grpc" / "model_config_pb2.py"
+    spec = importlib.util.spec_from_file_location("triton_model_config", schema)
+    model_config = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(model_config)
+    config = text_format.Parse((folder / "config.pbtxt").read_text(), model_config.ModelConfig())
+    assert config.name == "fashion_mnist_cnn" and config.backend == "onnxruntime"
+    assert list(config.input[0].dims) == [1, 28, 28] and config.input[0].name == "input"
+    assert config.output[0].name == "probabilities" and list(config.output[0].dims) == [10]
+    labels = (folder / config.output[0].label_filename).read_text().splitlines()
+    assert labels == _labels(trained)
+
+    images = _fp32(trained.test_images[:8])
+    session = onnxruntime.InferenceSession(str(folder / "1" / "model.onnx"))
+    under_triton = session.run(["probabilities"], {"input": images})[0]
+    request = {"inputs": [{"name": "input", "datatype": "FP32", "shape": list(images.shape),
+                           "data": images.reshape(-1).tolist()}]}  # fmt: skip
+    served = _infer(client, request).json()["outputs"][0]["data"]
+    np.testing.assert_allclose(under_triton, np.reshape(served, (8, 10)), atol=1e-5)

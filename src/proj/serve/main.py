@@ -82,13 +82,14 @@ def _experiment_of(args: argparse.Namespace, settings: Settings) -> str:
     if settings.export:
         card = Path(settings.export) / "model.json"
         return (json.loads(card.read_text()) if card.is_file() else {}).get("experiment") or "model"
+    from proj.export import recorded_experiment
     from proj.runs import experiment_name
-    from proj.trusted_checkpoint import run_config
 
-    recorded = run_config(settings.checkpoint)
-    if recorded:
-        return experiment_name([recorded])
-    return args.experiment or (experiment_name(args.config) if args.config else "model")
+    return (
+        recorded_experiment(settings.checkpoint)
+        or args.experiment
+        or (experiment_name(args.config) if args.config else "model")
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
