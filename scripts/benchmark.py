@@ -55,7 +55,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch import nn
 
-from proj.precision import cpu_flags
+from proj.precision import cpu_description
 
 REPO = Path(__file__).resolve().parents[1]
 DEVICE = "cpu"  # --device; a worker process sets it before timing
@@ -643,26 +643,13 @@ def report(
         photos=args.photos if "folder" in args.groups else None,
         photo_mean_kb=photo_kb,
         folder_workers=_folder_workers(),
-        cpu=_cpu(),
+        cpu=cpu_description(),
         torch=torch.__version__,
         threads=torch.get_num_threads(),
     )
     print(render(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
-
-
-def _cpu() -> str:
-    """The CPU's model name and whether it has native bf16 (numbers depend on both)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
-                 if line.startswith("model name")), "unknown")  # fmt: skip
-    available = cpu_flags()
-    flags = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in available]
-    return f"{name} ({', '.join(flags) or 'no AVX2'})"
 
 
 def render(result: dict) -> str:

@@ -26,6 +26,19 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+def cpu_description() -> str:
+    """The CPU's model name and its vector and bf16 flags: every speed depends on them."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                 if line.startswith("model name")), "unknown")  # fmt: skip
+    available = cpu_flags()
+    flags = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in available]
+    return f"{name} ({', '.join(flags) or 'no AVX2'})"
+
+
 def preferred_precision(accelerator: str | None) -> tuple[str, str]:
     """(precision, why) for a run that prefers bf16, on this machine's hardware."""
     on_gpu = accelerator not in ("cpu",) and torch.cuda.is_available()

@@ -127,24 +127,30 @@ def test_a_burst_of_good_and_bad_requests_in_one_batch_and_sigterm_stops_every_w
 
 
 @pytest.mark.slow
-def test_the_load_benchmark_reports_every_way(trained, tmp_path):
-    """scripts/serve_benchmark.py for a fraction of a second per measurement (no figure
-    is asserted: speed is the script's to report)."""
+def test_the_load_benchmark_reports_every_way_and_a_soak(trained, tmp_path):
+    """scripts/serve_benchmark.py for a fraction of a second per measurement and one soak
+    window (no speed is asserted: speed is the script's to report). The ResNet-18 row is
+    left out here: its export alone takes ~40 s."""
     out = tmp_path / "serve.json"
     subprocess.run(
         [sys.executable, str(REPO / "scripts" / "serve_benchmark.py"), "--seconds", "0.3",
          "--repeats", "1", "--ckpt_path", str(trained.checkpoint), "--export", str(trained.export),
-         "--data_dir", str(trained.data_dir), "--json", str(out)],
+         "--data_dir", str(trained.data_dir), "--models", "fashion_cnn", "--soak", "1",
+         "--json", str(out)],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     results = json.loads(out.read_text())
+    figures = results["models"]["fashion_cnn"]
     for backend in ("checkpoint", "export"):
         for batching in ("off", "on"):
             for concurrency in (1, 8, 32):
-                figures = results[f"{backend}_batching_{batching}_c{concurrency}"]
-                assert figures["requests"] > 0 and figures["p99_ms"] >= figures["p50_ms"] > 0
-                assert figures["rps_min"] <= figures["rps"] <= figures["rps_max"]
-    assert results["batched_speedup_c32"] > 0 and "export_p99_ratio_c1" in results
+                run = figures[f"{backend}_batching_{batching}_c{concurrency}"]
+                assert run["requests"] > 0 and run["p99_ms"] >= run["p50_ms"] > 0
+                assert run["rps_min"] <= run["rps"] <= run["rps_max"]
+    assert figures["batched_speedup_c32"] > 0 and "export_p99_ratio_c1" in figures
+    assert results["soak_requests"] > 0 and results["soak_p99_over_time"]
+    assert results["soak_wrong"] == results["soak_errors_5xx"] == results["soak_unexpected"] == 0
+    assert "soak_rss_growth_mb" in results
 
 
 @pytest.mark.slow

@@ -6,20 +6,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from proj.serve.process import Server
+from proj.serve.process import Server, rss_mb
 from proj.serve.samples import png
 
 REQUESTS = 3000  # after WARMUP, bounded in count and time
 WARMUP = 500
 CONCURRENCY = 8
-
-
-def _rss_mb(pid: int) -> float:
-    """Resident memory of a process, from /proc (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmRSS for {pid}")
 
 
 async def _send(url: str, bodies: list[bytes], count: int) -> list[int]:
@@ -46,9 +38,9 @@ def test_memory_is_flat_over_thousands_of_requests(trained, backend):
     bodies = [png(image) for image in trained.test_images[:50]] + [b"not an image", b""]
     try:
         warm = asyncio.run(_send(server.url, bodies, WARMUP))
-        before = _rss_mb(server.process.pid)
+        before = rss_mb(server.process.pid)
         statuses = asyncio.run(_send(server.url, bodies, REQUESTS))
-        after = _rss_mb(server.process.pid)
+        after = rss_mb(server.process.pid)
     finally:
         server.stop()
     assert sorted(set(warm) | set(statuses)) == [200, 400, 415]

@@ -301,6 +301,10 @@ class BodyLimit:
 
     async def _too_large(self, send: Callable) -> None:
         body = json.dumps({"error": self._message()}).encode()
-        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
