@@ -20,7 +20,8 @@ checkpoint server, and reports `soak_requests`, `soak_wrong` (good answers that 
 from the first answer for that image: another label order, or a probability off by more
 than 1e-4), `soak_errors_5xx`, `soak_unexpected` (a status
 other than the one each kind of request must get), the server's resident memory after a
-warm-up and at the end (`soak_rss_growth_mb`) and the p99 of good requests per window.
+warm-up and at the end (`soak_rss_growth_mb`), and per window the p99 of good requests
+and the memory (`soak_p99_over_time`).
 """
 
 import argparse
@@ -61,10 +62,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export", type=Path, help="its export folder (else exported)")
     parser.add_argument("--data_dir", default="data", help="where Fashion-MNIST is (or goes)")
     parser.add_argument("--soak", type=float, default=0.0, help="seconds of soak (0: none)")
+    parser.add_argument(
+        "--parsers",
+        action="store_true",
+        help="only time the multipart parser against python-multipart's, in this process",
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     seconds = 2.0 if args.quick else args.seconds
     repeats = 2 if args.quick else args.repeats
+    if args.parsers:
+        fashion = png(fashion_mnist_test_images(args.data_dir)[0])
+        costs = _parser_costs({"fashion_png": fashion, "photo_jpeg": _photo_uploads(1)[0]})
+        if args.json:
+            args.json.write_text(json.dumps(costs, indent=2) + "\n")
+        return 0
 
     results: dict = {
         "cpu": cpu_description(),
@@ -247,7 +259,8 @@ def _soak(checkpoint: Path, uploads: list[bytes], seconds: float, minimum: int) 
                 _soak_window(server.port, mix, concurrency, SOAK_WINDOW_SECONDS, first, totals)
             )
             windows.append({"concurrency": concurrency, "p99_ms": p99,
-                            "after_requests": totals["requests"]})  # fmt: skip
+                            "after_requests": totals["requests"],
+                            "rss_mb": rss_mb(server.process.pid)})  # fmt: skip
             print(f"soak {totals['requests']:6} requests  c={concurrency:<3} p99 {p99:6.1f} ms",
                   flush=True)  # fmt: skip
         end_rss = rss_mb(server.process.pid)
@@ -302,6 +315,64 @@ async def _soak_window(
     await asyncio.gather(*(client(k) for k in range(concurrency)))
     latencies.sort()
     return 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+
+
+def _parser_costs(uploads: dict[str, bytes], rounds: int = 7, calls: int = 2000) -> dict:
+    """Microseconds a request spends getting its file out of the multipart body: proj's
+    parser (`file_field` over `request.body()`) against Starlette's `request.form()`
+    (python-multipart), as the server would call each; rounds alternate the two."""
+    from starlette.requests import Request
+
+    from proj.serve.uploads import file_field
+
+    async def hand(request: Request, content_type: str) -> bytes:
+        return file_field(await request.body(), content_type)
+
+    async def library(request: Request, content_type: str) -> bytes:
+        form = await request.form(max_files=1, max_fields=10)
+        data = await form["file"].read()
+        await form.close()
+        return data
+
+    async def timed(parse, body: bytes, content_type: str, expected: bytes) -> float:
+        headers = [(b"content-type", content_type.encode()),
+                   (b"content-length", str(len(body)).encode())]  # fmt: skip
+        start = time.perf_counter()
+        for _ in range(calls):
+
+            async def receive() -> dict:
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            request = Request({"type": "http", "method": "POST", "headers": headers}, receive)
+            got = await parse(request, content_type)
+        if got != expected:
+            raise RuntimeError(f"{parse.__name__} read another file")
+        return 1e6 * (time.perf_counter() - start) / calls
+
+    results: dict = {"cpu": cpu_description()}
+    for kind, upload in uploads.items():
+        head, body = _request("127.0.0.1", upload).split(b"\r\n\r\n", 1)
+        content_type = head.split(b"Content-Type: ")[1].split(b"\r\n")[0].decode()
+        times: dict[str, list[float]] = {"hand": [], "python_multipart": []}
+        for _ in range(rounds):
+            times["hand"].append(asyncio.run(timed(hand, body, content_type, upload)))
+            times["python_multipart"].append(
+                asyncio.run(timed(library, body, content_type, upload))
+            )
+        ratios = sorted(
+            b / a for a, b in zip(times["hand"], times["python_multipart"], strict=True)
+        )
+        results[kind] = {
+            "bytes": len(body),
+            **{f"{way}_us": statistics.median(t) for way, t in times.items()},
+            **{f"{way}_us_range": [min(t), max(t)] for way, t in times.items()},
+            "library_over_hand": statistics.median(ratios),
+            "library_over_hand_range": [ratios[0], ratios[-1]],
+        }
+        print(f"{kind:12} {len(body):6} bytes  hand {results[kind]['hand_us']:7.1f} us  "
+              f"python-multipart {results[kind]['python_multipart_us']:7.1f} us  "
+              f"ratio {results[kind]['library_over_hand']:.1f} ({ratios[0]:.1f}-{ratios[-1]:.1f})")  # fmt: skip
+    return results
 
 
 def _same(first: list[dict], answer: list[dict]) -> bool:

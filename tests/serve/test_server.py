@@ -152,6 +152,18 @@ def test_the_load_benchmark_reports_every_way_and_a_soak(trained, tmp_path):
     assert results["soak_wrong"] == results["soak_errors_5xx"] == results["soak_unexpected"] == 0
     assert "soak_rss_growth_mb" in results
 
+    parsers = tmp_path / "parsers.json"
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "serve_benchmark.py"), "--parsers",
+         "--data_dir", str(trained.data_dir), "--json", str(parsers)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    for kind in ("fashion_png", "photo_jpeg"):
+        costs = json.loads(parsers.read_text())[kind]
+        assert costs["hand_us"] > 0 and costs["python_multipart_us"] > 0
+        low, high = costs["library_over_hand_range"]
+        assert low <= costs["library_over_hand"] <= high
+
 
 @pytest.mark.slow
 def test_a_60_mb_body_gets_a_413_that_urllib_requests_and_httpx_read(trained):
