@@ -63,9 +63,13 @@ def test_tritonclient_reads_health_metadata_and_infers_as_predict_does(server, t
         assert probabilities.argmax(1).tolist() == expected, f"binary={binary}"
         np.testing.assert_allclose(probabilities.sum(1), 1, atol=1e-5)
 
-    files = triton.InferInput("image", [FIRST], "BYTES")
-    files.set_data_from_numpy(np.array([png(i) for i in images], dtype=object))
-    for binary in (True, False):
+    encoded = [png(image) for image in images]
+    as_base64 = np.array([base64.b64encode(data) for data in encoded], dtype=object)
+    for binary in (True, False):  # in JSON, each file in base64
+        files = triton.InferInput("image", [FIRST], "BYTES")
+        files.set_data_from_numpy(
+            np.array(encoded, dtype=object) if binary else as_base64, binary_data=binary
+        )
         top3 = triton.InferRequestedOutput("probabilities", binary_data=binary, class_count=3)
         ranked = client.infer("fm", [files], outputs=[top3]).as_numpy("probabilities")
         assert ranked.shape == (FIRST, 3)
