@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short measurements and soak")
     parser.add_argument("--seconds", type=float, default=6.0, help="per measurement (CNN)")
     parser.add_argument("--repeats", type=int, default=3, help="fresh servers per figure")
-    parser.add_argument("--models", nargs="*", choices=MODELS, default=list(MODELS))
+    parser.add_argument(
+        "--models", nargs="*", choices=MODELS, default=list(MODELS), help="none: only the soak"
+    )
     parser.add_argument("--ckpt_path", type=Path, help="a checkpoint of the CNN (else trained)")
     parser.add_argument("--export", type=Path, help="its export folder (else exported)")
     parser.add_argument("--data_dir", default="data", help="where Fashion-MNIST is (or goes)")
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--parsers",
         action="store_true",
-        help="only time the multipart parser against python-multipart's, in this process",
+        help="only time the multipart parser against python-multipart (serve-test extra)",
     )
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
