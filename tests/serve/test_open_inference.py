@@ -39,6 +39,7 @@ def server(request, trained):
     running.stop()
 
 
+@pytest.mark.slow
 def test_tritonclient_reads_health_metadata_and_infers_as_predict_does(server, trained):
     import tritonclient.http as triton
     from tritonclient.utils import InferenceServerException
