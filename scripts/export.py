@@ -9,9 +9,9 @@ exporter) and `model.json`; `--formats ... torchscript` adds `model.torchscript.
 (TorchScript is deprecated by torch; left out by default); `--triton` adds a Triton
 model folder, `<out>/triton/<name>/` (config.pbtxt, labels.txt, 1/model.onnx, which
 returns probabilities). The exported network takes float images in [0, 1], any batch
-size, and returns logits; the normalisation is folded in. Each export is run on real test batches and its largest absolute difference to
-PyTorch's logits printed; above `--tolerance` the script fails. ONNX needs the `export`
-extra.
+size, and returns logits; the normalisation is folded in. Each export is run on real
+test batches and its largest absolute difference to PyTorch's logits printed; above
+`--tolerance` the script fails. ONNX needs the `export` extra.
 """
 
 import argparse
@@ -33,6 +33,7 @@ from proj.export import (
     write_model_card,
 )
 from proj.script_args import add_run_arguments, resolved_checkpoint
+from proj.serve.open_inference import model_name
 from proj.triton_model import write_triton_model
 
 
@@ -76,15 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.formats:
         path, export = exporters[name]
         exported = export(model, example, path)
-        diff = 0.0
-        with torch.no_grad():
-            for normalized, raw in pairs:
-                expected = module(normalized)
-                if name == "onnx":
-                    got = torch.from_numpy(exported.run(None, {"images": raw.numpy()})[0])
-                else:
-                    got = exported(raw)
-                diff = max(diff, float((got - expected).abs().max()))
+        run = _onnx_runner(exported, "images") if name == "onnx" else exported
+        diff = _largest_difference(pairs, module, run)
         worst = max(worst, diff)
         count = sum(len(raw) for _, raw in pairs)
         print(f"{name:11} {path}  max |exported - pytorch| = {diff:.2e} on {count} test images")
@@ -101,16 +95,26 @@ def main(argv: list[str] | None = None) -> int:
 def _triton(args, out, checkpoint, class_names, module, model, pairs) -> float:
     """Writes the Triton model folder; the largest difference of its probabilities to
     PyTorch's softmax over the same test images."""
-    name = args.model_name or (recorded_experiment(checkpoint) or "model").replace("/", "_")
+    name = args.model_name or model_name(recorded_experiment(checkpoint))
     example = pairs[0][1][:2]
     folder, session = write_triton_model(out / "triton", name, model, example, class_names)
+    diff = _largest_difference(
+        pairs, lambda normalized: module(normalized).softmax(dim=1), _onnx_runner(session, "input")
+    )
+    print(f"{'triton':11} {folder}/  max |probabilities - pytorch| = {diff:.2e}")
+    return diff
+
+
+def _onnx_runner(session, input_name: str):
+    return lambda raw: torch.from_numpy(session.run(None, {input_name: raw.numpy()})[0])
+
+
+def _largest_difference(pairs, expected, got) -> float:
+    """max |got(raw) - expected(normalized)| over the real test batches."""
     diff = 0.0
     with torch.no_grad():
         for normalized, raw in pairs:
-            expected = module(normalized).softmax(dim=1)
-            got = torch.from_numpy(session.run(None, {"input": raw.numpy()})[0])
-            diff = max(diff, float((got - expected).abs().max()))
-    print(f"{'triton':11} {folder}/  max |probabilities - pytorch| = {diff:.2e}")
+            diff = max(diff, float((got(raw) - expected(normalized)).abs().max()))
     return diff
 
 

@@ -189,11 +189,9 @@ async def _load(url: str, uploads: list[bytes], concurrency: int, seconds: float
             while time.perf_counter() < end:
                 start = time.perf_counter()
                 writer.write(requests[i % len(requests)])
-                head = await reader.readuntil(b"\r\n\r\n")
-                if not head.startswith(b"HTTP/1.1 200"):
+                status, head, _ = await _answer(reader)
+                if status != 200:
                     raise RuntimeError(f"server answered {head.splitlines()[0]!r}")
-                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-                await reader.readexactly(length)
                 latencies.append(time.perf_counter() - start)
                 i += concurrency
         finally:
@@ -205,8 +203,8 @@ async def _load(url: str, uploads: list[bytes], concurrency: int, seconds: float
     latencies.sort()
     return {
         "rps": len(latencies) / elapsed,
-        "p50_ms": 1000 * latencies[len(latencies) // 2],
-        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "p50_ms": 1000 * _quantile(latencies, 0.5),
+        "p99_ms": 1000 * _quantile(latencies, 0.99),
         "requests": len(latencies),
     }
 
@@ -296,11 +294,7 @@ async def _soak_window(
                 i += concurrency
                 begun = time.perf_counter()
                 writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                lower = head.lower()
-                length = int(lower.split(b"content-length:")[1].split(b"\r\n")[0])
-                body = await reader.readexactly(length)
-                got = int(head[9:12])
+                got, head, body = await _answer(reader)
                 totals["requests"] += 1
                 totals["errors_5xx"] += got >= 500
                 totals["unexpected"] += got != status
@@ -308,7 +302,7 @@ async def _soak_window(
                     latencies.append(time.perf_counter() - begun)
                     answer = json.loads(body)["predictions"]
                     totals["wrong"] += not _same(first.setdefault(image, answer), answer)
-                if b"connection: close" in lower:
+                if b"connection: close" in head:
                     writer.close()
                     reader, writer = await asyncio.open_connection("127.0.0.1", port)
         finally:
@@ -316,7 +310,19 @@ async def _soak_window(
 
     await asyncio.gather(*(client(k) for k in range(concurrency)))
     latencies.sort()
-    return 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+    return 1000 * _quantile(latencies, 0.99)
+
+
+async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes, bytes]:
+    """(status, head in lower case, body) of the next response on the connection."""
+    head = (await reader.readuntil(b"\r\n\r\n")).lower()
+    length = int(head.split(b"content-length:")[1].split(b"\r\n")[0])
+    return int(head[9:12]), head, await reader.readexactly(length)
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """The q-quantile of sorted values, by rank (p50, p99 of latencies)."""
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _parser_costs(uploads: dict[str, bytes], rounds: int = 7, calls: int = 2000) -> dict:

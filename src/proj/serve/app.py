@@ -192,10 +192,7 @@ def create_app(settings: Settings) -> Starlette:
             infer = open_inference.parse_infer_request(
                 body, request.headers.get(open_inference.HEADER_LENGTH)
             )
-            count = len(predictor.class_names)
-            for output in infer.outputs:
-                if not 0 <= output.classification <= count:
-                    raise UploadError(400, f"classification must be in 1..{count}")
+            open_inference.check_outputs(infer, len(predictor.class_names))
             if infer.input.name == "input":
                 images = open_inference.fp32_images(infer.input, predictor.input_shape)
             else:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from proj.script_args import add_run_arguments, resolved_checkpoint
 from proj.serve.app import SETTINGS_ENV, Settings
+from proj.serve.open_inference import model_name
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +65,7 @@ def parse(argv: list[str] | None) -> tuple[Settings, dict]:
             parser.error(str(err))
     if args.export and not (Path(args.export) / "model.onnx").is_file():
         parser.error(f"--export {args.export}: no model.onnx there (scripts/export.py writes it)")
-    settings.model_name = args.model_name or _experiment_of(args, settings).replace("/", "_")
+    settings.model_name = args.model_name or model_name(_experiment_of(args, settings))
     if not settings.model_name or "/" in settings.model_name:
         parser.error(f"--model_name {settings.model_name!r}: a non-empty name without '/'")
     server = {
@@ -76,19 +77,19 @@ def parse(argv: list[str] | None) -> tuple[Settings, dict]:
     return settings, server
 
 
-def _experiment_of(args: argparse.Namespace, settings: Settings) -> str:
+def _experiment_of(args: argparse.Namespace, settings: Settings) -> str | None:
     """The experiment that made what is served: the export's model.json, the checkpoint's
-    run config.yaml, or the one --experiment / --config names; "model" when none says."""
+    run config.yaml, or the one --experiment / --config names; None when none says."""
     if settings.export:
         card = Path(settings.export) / "model.json"
-        return (json.loads(card.read_text()) if card.is_file() else {}).get("experiment") or "model"
+        return (json.loads(card.read_text()) if card.is_file() else {}).get("experiment")
     from proj.export import recorded_experiment
     from proj.runs import experiment_name
 
     return (
         recorded_experiment(settings.checkpoint)
         or args.experiment
-        or (experiment_name(args.config) if args.config else "model")
+        or (experiment_name(args.config) if args.config else None)
     )
 
 

@@ -209,6 +209,22 @@ def _requested(output: Any, where: str, binary_default: bool) -> RequestedOutput
     )
 
 
+def check_outputs(request: InferRequest, num_classes: int) -> None:
+    """Every `classification: k` in 1..num_classes (0: the tensor itself): checked before
+    the model runs, so a bad k costs no forward pass."""
+    for output in request.outputs:
+        if not 0 <= output.classification <= num_classes:
+            raise UploadError(
+                400, f"classification must be in 1..{num_classes}, got {output.classification}"
+            )
+
+
+def model_name(experiment: str | None) -> str:
+    """The default name under /v2/models/ (and of a Triton model folder): the experiment
+    that made the model, '/' as '_' (a name is one path segment)."""
+    return (experiment or "model").replace("/", "_")
+
+
 def fp32_images(tensor: InputTensor, input_shape: tuple[int, int, int]) -> list[np.ndarray]:
     """The (C, H, W) images of an `input` tensor, checked against the model's input."""
     if tensor.datatype != "FP32":
@@ -268,8 +284,6 @@ def infer_response(
 def _classification(
     k: int, probabilities: np.ndarray, class_names: list[str]
 ) -> tuple[dict, np.ndarray]:
-    if not 1 <= k <= len(class_names):
-        raise UploadError(400, f"classification must be in 1..{len(class_names)}, got {k}")
     best = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
     rows = [
         [f"{row[i]:f}:{i}:{class_names[i]}" for i in indices]
