@@ -48,12 +48,14 @@ postgres:
 train: setup
 	$(BIN)/python -m proj fit --config $(CONFIG)
 
+# pytest-xdist: one worker per core, idle workers taking queued tests from busy ones
+# (worksteal), each worker's torch given its share of the cores (tests/conftest.py)
 test: setup-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 # under a minute on 2 cores: the tests not marked slow
 test-fast: setup-dev
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n auto --dist worksteal -m "not slow"
 
 # The Dockerfile's command outside a container: EXPORT=<export folder>, or the best
 # checkpoint of CONFIG.

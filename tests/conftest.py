@@ -23,6 +23,20 @@ MLP = str(REPO / "configs" / "fashion_mnist" / "mlp.yaml")
 CNN = str(REPO / "configs" / "fashion_mnist" / "cnn.yaml")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (`make test` runs `-n auto`), each worker gets its share of the
+    cores for torch's threads, in this process and in the `python -m proj` processes it
+    starts: two workers each spinning two threads on two cores slowed every test."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers is None:
+        return
+    import torch
+
+    threads = max(1, (os.cpu_count() or 1) // int(workers))
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    torch.set_num_threads(threads)
+
+
 def write_idx(path: Path, array: np.ndarray) -> None:
     """A uint8 array as an IDX file, gzip-compressed when the name ends in .gz: the format
     of the original Fashion-MNIST files."""

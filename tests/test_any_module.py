@@ -86,6 +86,7 @@ def test_another_task_fits_and_is_monitored_on_val_loss(tiny_data_dir, capsys):
     assert ProjCLI.current.trainer.checkpoint_callback.mode == "min"
 
 
+@pytest.mark.slow
 def test_a_module_that_logs_no_monitor_keeps_last_only_and_says_so(tiny_data_dir, caplog):
     main(["fit", "--model", f"{__name__}.Denoiser", "--model.log_val_loss", "false", *FASHION,
           *tiny_data_args(tiny_data_dir), *SHORT, "--trainer.max_epochs", "2"])  # fmt: skip
@@ -94,6 +95,7 @@ def test_a_module_that_logs_no_monitor_keeps_last_only_and_says_so(tiny_data_dir
     assert sorted(p.name for p in (_run_dir() / "checkpoints").iterdir()) == ["last.ckpt"]
 
 
+@pytest.mark.slow
 def test_a_monitor_that_is_never_logged_is_one_line(tiny_data_dir, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", "--model", f"{__name__}.Denoiser", *FASHION, *tiny_data_args(tiny_data_dir),
@@ -104,6 +106,7 @@ def test_a_monitor_that_is_never_logged_is_one_line(tiny_data_dir, capsys):
     assert "Traceback" not in err and "'val/loss'" in err
 
 
+@pytest.mark.slow
 def test_model_num_classes_reaches_the_net_when_the_data_has_none(capsys):
     main(["fit", "--model", "proj.tasks.ImageClassifier", "--model.net", "proj.models.FashionCNN",
           "--model.net.width", "4", "--model.num_classes", "3", "--data", f"{__name__}.ThreeBars",
@@ -133,6 +136,7 @@ def test_num_classes_that_contradicts_the_data_is_named(tiny_data_dir, capsys):
     assert "model.num_classes: 3, but data proj.data.fashion_mnist.FashionMNISTDataModule" in err
 
 
+@pytest.mark.slow
 def test_checkpoint_hyperparameters_carry_the_filled_num_classes(tiny_data_dir):
     """Canary of the two private Lightning hooks the CLI relies on (_InstantiatorFn for the
     data, config_dump for the model): a checkpoint rebuilds what was trained."""
@@ -160,6 +164,7 @@ class NeedsClasses(nn.Module):
         return self.head(images)
 
 
+@pytest.mark.slow
 def test_a_net_that_requires_num_classes_gets_the_datas(tiny_data_dir):
     main(["fit", "--model", "proj.tasks.ImageClassifier", "--model.net", f"{__name__}.NeedsClasses",
           *FASHION, *tiny_data_args(tiny_data_dir), "--data.classes", "[3, 4]", "--data.val_size", "16",
@@ -193,6 +198,7 @@ def test_a_library_rejecting_a_config_value_is_one_line(tiny_data_dir, capsys):
     assert "error: dropout probability has to be between 0 and 1, but got 2" in err
 
 
+@pytest.mark.slow
 def test_export_and_serve_say_in_one_line_that_they_take_a_classifier(tiny_data_dir, capsys):
     main(["fit", "--model", f"{__name__}.Denoiser", *FASHION, *tiny_data_args(tiny_data_dir),
           *SHORT, "--test_after_fit", "false"])  # fmt: skip

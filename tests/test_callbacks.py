@@ -43,6 +43,7 @@ def test_an_unknown_scheme_is_refused_by_name():
         InitialWeights(init="he")
 
 
+@pytest.mark.slow
 def test_pretrained_weights_start_a_fit_and_a_resume_keeps_its_checkpoint(tiny_data_dir, tmp_path):
     torch.manual_seed(0)
     source = FashionCNN(width=8)
@@ -70,6 +71,7 @@ def test_pretrained_weights_start_a_fit_and_a_resume_keeps_its_checkpoint(tiny_d
     assert torch.equal(_conv(resumed.net).weight, trained)  # the checkpoint's, not the file's
 
 
+@pytest.mark.slow
 def test_channels_last_makes_weights_and_activations_nhwc(tiny_data_dir, tmp_path):
     outputs = []
     task = ImageClassifier(FashionCNN(width=8), num_classes=10)
@@ -83,6 +85,7 @@ def test_channels_last_makes_weights_and_activations_nhwc(tiny_data_dir, tmp_pat
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("callback", [EMA, EMAWeightAveraging])
 def test_the_best_checkpoint_tested_after_fit_scores_the_averaged_weights(
     callback, tiny_data_dir, tmp_path

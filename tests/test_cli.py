@@ -38,6 +38,7 @@ def test_fast_dev_run_trains_tests_and_leaves_no_files(tiny_data_dir, tmp_path, 
     assert leftovers == set(), f"fast_dev_run wrote {leftovers}"
 
 
+@pytest.mark.slow
 def test_fit_makes_one_complete_run_folder_then_tests_its_best_checkpoint(tiny_data_dir):
     fit_tiny(MLP, tiny_data_dir, "--trainer.max_epochs", "2")
     run = RUNS / "version_0"
@@ -67,6 +68,7 @@ def test_fit_makes_one_complete_run_folder_then_tests_its_best_checkpoint(tiny_d
     assert len(events.Scalars("train/acc")) == 2  # one per epoch
 
 
+@pytest.mark.slow
 def test_runs_of_one_config_never_share_a_folder(tiny_data_dir):
     for _ in range(2):
         fit_tiny(MLP, tiny_data_dir, "--trainer.max_epochs", "1", "--test_after_fit", "false")
@@ -99,6 +101,7 @@ def test_test_best_in_a_new_process_reproduces_the_metric(tiny_data_dir):
     assert 0.0 <= _metrics(2)["validate"]["val/acc"] <= 1.0
 
 
+@pytest.mark.slow
 def test_predict_runs_on_the_best_checkpoint(tiny_data_dir):
     fit_tiny(MLP, tiny_data_dir, "--trainer.max_epochs", "1", "--test_after_fit", "false")
     main(
@@ -106,6 +109,7 @@ def test_predict_runs_on_the_best_checkpoint(tiny_data_dir):
     )
 
 
+@pytest.mark.slow
 def test_best_without_any_run_is_a_clear_error(tiny_data_dir, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["test", "--config", MLP, "--ckpt_path", "best"])
@@ -188,6 +192,7 @@ def test_predict_writes_a_csv_whose_accuracy_is_the_test_accuracy(tiny_data_dir,
     assert rows[0]["target"] in FashionMNISTDataModule.class_names
 
 
+@pytest.mark.slow
 def test_a_net_given_by_class_path_alone_records_its_linked_num_classes(tmp_path):
     """The private `_dump_config` override: without it (or if Lightning stops calling it),
     a net with no init_args of its own has nowhere to record num_classes and fit fails."""

@@ -4,6 +4,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from proj.cli import main
@@ -15,6 +16,7 @@ COMPILE = ["--config", str(REPO / "configs" / "trainer" / "compile.yaml"),
 EMA = '{"class_path": "proj.callbacks.EMA", "init_args": {"decay": 0.9}}'
 
 
+@pytest.mark.slow
 def test_a_compiled_fit_resumes_tests_and_exports_as_a_plain_one(tiny_data_dir):
     data = [*tiny_data_args(tiny_data_dir), *QUIET]
     # with EMA, channels_last and the precision rule (bf16 where native, else float32)

@@ -50,6 +50,7 @@ def test_trainer_fragment_stacks_on_a_dataset_config(fragment, capsys):
     assert printed["model"]["class_path"] == "proj.tasks.ImageClassifier"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", [MLP, CNN], ids=["mlp", "cnn"])
 @pytest.mark.parametrize("fragment", ["cpu", "bf16_mixed"])
 def test_cpu_fragments_train_a_step(config, fragment, tmp_path, capsys):
@@ -59,6 +60,7 @@ def test_cpu_fragments_train_a_step(config, fragment, tmp_path, capsys):
     assert "test/acc" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["bf16-true", "64-true"])
 def test_true_precisions_get_inputs_in_the_model_dtype(precision, tmp_path, capsys):
     args = ["--config", str(CNN), *_data_args(CNN, tmp_path), "--trainer.precision", precision]
@@ -66,6 +68,7 @@ def test_true_precisions_get_inputs_in_the_model_dtype(precision, tmp_path, caps
     assert "test/acc" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_fast_config_trains_a_step_in_channels_last(tmp_path, capsys):
     args = ["--config", str(FAST), *_data_args(FAST, tmp_path)]
     main(["fit", *args, "--trainer.fast_dev_run", "1", "--trainer.enable_progress_bar", "false"])
@@ -88,6 +91,7 @@ def _debug_fit(tmp_path, fragment: str, *extra: str) -> Path:
     return runs[0] if runs else Path("nowhere")
 
 
+@pytest.mark.slow
 def test_debug_fast_dev_run_writes_nothing(tmp_path):
     assert not _debug_fit(tmp_path, "fast_dev_run").exists()
 
@@ -101,6 +105,7 @@ def test_debug_overfit_learns_a_few_batches_by_heart(tmp_path):
     assert metrics["val_history"][-1]["val/acc"] == 1.0  # validation is the same 4 batches
 
 
+@pytest.mark.slow
 def test_debug_limit_runs_the_whole_loop(tmp_path):
     run = _debug_fit(tmp_path, "limit", "--data.init_args.batch_size", "16")
     metrics = json.loads((run / "metrics.json").read_text())
@@ -109,6 +114,7 @@ def test_debug_limit_runs_the_whole_loop(tmp_path):
     assert not graph and not [t for t in tags if t.startswith(("images/", "weights/"))]
 
 
+@pytest.mark.slow
 def test_debug_profiler_writes_its_report_into_the_run_folder(tmp_path):
     run = _debug_fit(tmp_path, "profiler")
     report = (run / "fit-profile.txt").read_text()
@@ -134,6 +140,7 @@ def test_debug_fragments_keep_a_finetune_configs_callbacks(fragment, tmp_path):
     assert frozen, "the backbone stays frozen as the config says"
 
 
+@pytest.mark.slow
 def test_overfit_leaves_out_only_early_stopping(tmp_path):
     _debug_fit(tmp_path, "overfit", "--trainer.max_epochs", "1")
     names = [type(c).__name__ for c in ProjCLI.current.trainer.callbacks]

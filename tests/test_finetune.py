@@ -25,6 +25,7 @@ ARCHS = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", ARCHS)
 def test_head_surgery_gives_num_classes_outputs(arch):
     net = TorchvisionNet(arch, num_classes=7).eval()
@@ -137,6 +138,7 @@ def test_freeze_unfreeze_starts_moving_the_backbone_at_epoch_k(tiny_data_dir, tm
     assert record.starts[1]["lrs"] == pytest.approx([0.1, 0.001])  # joined at head lr x mult
 
 
+@pytest.mark.slow
 def test_unfreeze_milestones_unfreeze_the_last_layers_first(tiny_data_dir, tmp_path):
     finetuning = Finetuning("unfreeze_milestones", milestones=(1, 2), last_layers=1)
     record = _fit(tiny_data_dir, tmp_path, finetuning, epochs=3)
@@ -147,6 +149,7 @@ def test_unfreeze_milestones_unfreeze_the_last_layers_first(tiny_data_dir, tmp_p
     assert len(record.starts[2]["lrs"]) == 3
 
 
+@pytest.mark.slow
 def test_discriminative_learning_rates_without_freezing(tiny_data_dir, tmp_path):
     record = _fit(
         tiny_data_dir,
@@ -203,6 +206,7 @@ def test_alexnet_configs_run_with_a_local_weights_file(config, alexnet_weights, 
     assert f"{alexnet_weights}: loaded 16 tensors" in caplog.text
 
 
+@pytest.mark.slow
 def test_a_checkpoint_of_a_finetuned_torchvision_net_seeds_a_new_one(tmp_path):
     trained = ImageClassifier(TorchvisionNet("resnet18", 3), num_classes=3)
     torch.save({"state_dict": trained.state_dict(), "epoch": 1}, tmp_path / "run.ckpt")

@@ -25,6 +25,7 @@ def test_fit_help_lists_proj_classes_and_its_own_ckpt_path(capsys):
     assert "of the newest run of this experiment on disk" in flat
 
 
+@pytest.mark.slow
 def test_class_help_shows_each_argument_with_its_description_and_no_torch_list(capsys):
     text = _help(capsys, "fit", "--model.help", "ImageClassifier")
     flat = " ".join(text.split())
@@ -48,12 +49,14 @@ def test_the_help_formatter_hook_is_still_called(capsys, monkeypatch):
     assert calls
 
 
+@pytest.mark.slow
 def test_every_subcommand_help_says_what_ckpt_path_best_and_last_mean(capsys):
     for subcommand in ("fit", "validate", "test", "predict"):
         flat = " ".join(_help(capsys, subcommand).split())
         assert "logs_dir/<experiment>/version_<n>/" in flat or "this experiment on disk" in flat
 
 
+@pytest.mark.slow
 def test_short_class_names_build_the_same_run(tiny_data_dir, capsys):
     main(["fit", "--model", "ImageClassifier", "--model.net", "FashionCNN",
           "--data", "FashionMNISTDataModule", *tiny_data_args(tiny_data_dir),

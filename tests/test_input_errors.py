@@ -87,6 +87,7 @@ CASES = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "code", "culprit"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
@@ -108,6 +109,7 @@ def test_bad_input_is_one_line_naming_the_culprit(
     assert not Path("logs").exists(), "a run that never started leaves no folder"
 
 
+@pytest.mark.slow
 def test_both_bad_rows_of_a_csv_are_named_in_one_message(tmp_path, capsys):
     root = _bad_csv(tmp_path)
     with pytest.raises(SystemExit):

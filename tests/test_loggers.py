@@ -19,6 +19,7 @@ def _files(run: Path) -> set[str]:
     return {str(p.relative_to(run)) for p in run.rglob("*") if p.is_file()}
 
 
+@pytest.mark.slow
 def test_csv_logger_writes_into_the_run_folder_and_best_still_resolves(tiny_data_dir, caplog):
     caplog.set_level(logging.INFO)
     csv = str(LOGGERS / "csv.yaml")
@@ -33,6 +34,7 @@ def test_csv_logger_writes_into_the_run_folder_and_best_still_resolves(tiny_data
     assert "test/acc" in json.loads((RUN / "version_1" / "metrics.json").read_text())["test"]
 
 
+@pytest.mark.slow
 def test_configured_loggers_are_built_once_with_the_run_folder(tiny_data_dir):
     cli = run(["fit", "--config", MLP, "--config", str(LOGGERS / "csv.yaml"),
                "--config", str(LOGGERS / "tensorboard.yaml"), *tiny_data_args(tiny_data_dir),

@@ -36,6 +36,7 @@ def _fit(data_dir, *extra):
     return json.loads(next(Path("logs").rglob("metrics.json")).read_text())
 
 
+@pytest.mark.slow
 def test_fast_yaml_runs_float32_on_a_cpu_without_native_bf16(tiny_data_dir, monkeypatch, caplog):
     monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2"})
     metrics = _fit(tiny_data_dir, "--trainer.accelerator", "cpu")
@@ -43,6 +44,7 @@ def test_fast_yaml_runs_float32_on_a_cpu_without_native_bf16(tiny_data_dir, monk
     assert metrics["precision"] == "32-true"
 
 
+@pytest.mark.slow
 def test_fast_yaml_runs_bf16_where_native_and_an_explicit_precision_wins(
     tiny_data_dir, monkeypatch
 ):

@@ -161,6 +161,7 @@ def _nan_net(after: int, count: int = 0) -> list[str]:
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_with_step_and_epoch_and_keeps_the_last_good_checkpoint(
     tiny_data_dir, capsys
 ):
@@ -175,6 +176,7 @@ def test_nan_loss_stops_with_step_and_epoch_and_keeps_the_last_good_checkpoint(
     assert all(torch.isfinite(t).all() for t in last["state_dict"].values())
 
 
+@pytest.mark.slow
 def test_nan_loss_can_skip_the_batch_and_count_it(tiny_data_dir):
     fit_tiny(MLP,
         tiny_data_dir, "--trainer.max_epochs", "2", "--model.init_args.nonfinite_loss", "skip",
@@ -202,6 +204,7 @@ def test_missing_required_value_names_the_key(tmp_path, capsys):
     assert not Path("logs").exists()
 
 
+@pytest.mark.slow
 def test_a_data_folder_that_does_not_exist_is_named_and_leaves_no_run(
     tmp_path, monkeypatch, capsys
 ):
@@ -215,6 +218,7 @@ def test_a_data_folder_that_does_not_exist_is_named_and_leaves_no_run(
     assert not Path("logs").exists(), "a run that never started leaves no folder"
 
 
+@pytest.mark.slow
 def test_a_corrupt_dataset_file_is_named_without_a_traceback(tiny_data_dir, capsys):
     FashionMNISTDataModule(str(tiny_data_dir)).prepare_data()
     raw = tiny_data_dir / "FashionMNIST" / "raw" / "train-images-idx3-ubyte"

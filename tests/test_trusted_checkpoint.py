@@ -109,6 +109,7 @@ CONSUMERS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("edit", EDITS)
 @pytest.mark.parametrize("consumer", CONSUMERS)
 def test_a_class_path_in_a_checkpoint_is_never_imported(
@@ -136,6 +137,7 @@ def test_the_message_names_what_the_config_builds_instead(trained_run, canary, c
     )
 
 
+@pytest.mark.slow
 def test_a_checkpoint_alone_is_built_from_its_run_folders_config(trained_run, capsys):
     main(["test", "--ckpt_path", str(trained_run / "checkpoints" / "last.ckpt"), *QUIET,
           "--trainer.limit_test_batches", "1"])  # fmt: skip
@@ -185,6 +187,7 @@ class TypoWhenAsked(nn.Module):
         return self.head(images)
 
 
+@pytest.mark.slow
 def test_a_bug_in_the_users_net_under_ckpt_path_keeps_its_traceback(tiny_data_dir):
     net = ["--model.init_args.net", f"{__name__}.TypoWhenAsked"]
     main(["fit", "--config", MLP, *net, *tiny_data_args(tiny_data_dir), *QUIET,
@@ -198,6 +201,7 @@ def test_a_bug_in_the_users_net_under_ckpt_path_keeps_its_traceback(tiny_data_di
     assert frames[-1].filename == __file__ and "nonsense=1" in frames[-1].line
 
 
+@pytest.mark.slow
 def test_proj_debug_shows_the_whole_chain_of_an_input_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PROJ_DEBUG", "1")
     with pytest.raises(DataNotFoundError):

@@ -47,6 +47,7 @@ def test_fit_writes_images_graph_histograms_confusion_and_hparams(tiny_data_dir,
     assert all("val/acc" in line and "train/acc" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_views_switch_off(tiny_data_dir):
     off = ["--views.images", "false", "--views.graph", "false"]
     off += ["--views.histograms_every_n_epochs", "0", "--views.confusion_matrix", "false"]

@@ -102,6 +102,7 @@ def test_known_totals():
     assert _params(LeNet()) == 62_006
 
 
+@pytest.mark.slow
 def test_resnet34_matches_torchvision_and_runs_at_32_and_224():
     model = ResNet34(num_classes=1000)
     assert _params(model) == _params(torchvision.models.resnet34()) == 21_797_672

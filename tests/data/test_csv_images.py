@@ -202,6 +202,7 @@ def test_dataset_normalisation_is_computed_once_and_cached_next_to_the_csv(folde
     assert resized.mean_std[0] != (0.123, 0.123, 0.123)  # another size: recomputed
 
 
+@pytest.mark.slow
 def test_bad_input_from_the_cli_is_one_message_naming_the_row(folder, capsys):
     with open(folder / "labels.csv", "a") as f:
         f.write("missing.png,1\n")
@@ -263,6 +264,7 @@ def test_compute_mean_std_script_matches_the_datamodule(tmp_path, folder):
     assert f"mean: {list(dm.mean_std[0])}" in result.stdout
 
 
+@pytest.mark.slow
 def test_predictions_name_the_image_files(folder):
     config = str(REPO / "configs" / "catdog" / "cnn.yaml")
     main(["fit", "--config", config, *tiny_csv_args(folder), *QUIET, "--trainer.max_epochs", "1"])
@@ -273,6 +275,7 @@ def test_predictions_name_the_image_files(folder):
     assert all(line.split(",")[1] in NAMES for line in lines[1:])
 
 
+@pytest.mark.slow
 def test_no_test_split_fits_to_the_end_and_test_is_one_line(folder, caplog, capsys):
     config = str(REPO / "configs" / "catdog" / "cnn.yaml")
     no_test = [*tiny_csv_args(folder), "--data.init_args.test_fraction", "0", *QUIET]

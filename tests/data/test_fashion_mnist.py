@@ -214,6 +214,7 @@ def test_erasing_boxes_some_images_each_with_the_mean(tiny_data_dir):
     torch.testing.assert_close(untouched, torch.full_like(untouched, (1 - 0.2860) / 0.3530))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["mixup", "cutmix"])
 def test_mixed_batches_get_class_probabilities_that_train(tiny_data_dir, tmp_path, kind):
     dm = _prepared(tiny_data_dir, **{kind: 1.0})

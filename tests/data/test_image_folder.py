@@ -84,6 +84,7 @@ def test_a_missing_root_or_one_class_is_named(tmp_path):
         assert _dm(tmp_path / "one").num_classes
 
 
+@pytest.mark.slow
 def test_the_folder_trains_from_the_command_line_with_any_net(tmp_path):
     root = write_class_folders(tmp_path / "pets")
     main(["fit", "--model", "proj.tasks.ImageClassifier", "--model.net", "proj.models.FashionCNN",
@@ -94,6 +95,7 @@ def test_the_folder_trains_from_the_command_line_with_any_net(tmp_path):
     assert 0 <= metrics["test"]["test/acc"] <= 1
 
 
+@pytest.mark.slow
 def test_the_demo_config_trains_on_the_demo_writers_folder(tiny_data_dir, tmp_path):
     spec = importlib.util.spec_from_file_location(
         "writer", REPO / "scripts" / "make_fashion_csv.py"

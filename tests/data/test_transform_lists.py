@@ -120,6 +120,7 @@ FOLDER_FITS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", FOLDER_FITS)
 def test_a_class_folder_trains_with_each_option_from_the_command_line(tmp_path, variant):
     root = write_class_folders(tmp_path / "pets")  # mixed modes, imbalanced, a stray file
@@ -132,6 +133,7 @@ def test_a_class_folder_trains_with_each_option_from_the_command_line(tmp_path, 
     assert {"test/balanced_acc", "test/macro_f1", "test/recall/cat", "test/recall/dog"} <= set(test)
 
 
+@pytest.mark.slow
 def test_the_mlp_config_trains_with_a_train_transforms_list(tiny_data_dir):
     rotations = "[{class_path: torchvision.transforms.v2.RandomRotation, init_args: {degrees: 10}}]"
     main(["fit", "--config", MLP, *tiny_data_args(tiny_data_dir), *QUIET,
@@ -140,6 +142,7 @@ def test_the_mlp_config_trains_with_a_train_transforms_list(tiny_data_dir):
     assert "torchvision.transforms.v2.RandomRotation" in saved
 
 
+@pytest.mark.slow
 def test_export_refuses_an_evaluation_transform_it_cannot_fold(tmp_path, capsys):
     import importlib.util
 

@@ -6,6 +6,7 @@ import re
 import sys
 
 import httpx
+import pytest
 
 from proj.serve.process import Server
 from proj.serve.samples import png
@@ -29,6 +30,7 @@ def test_copy_sources_exist_and_the_image_runs_as_a_user_with_a_healthcheck():
     assert _instructions("FROM")[0].startswith("python:3.11-slim")
 
 
+@pytest.mark.slow
 def test_the_command_serves_an_export_outside_a_container_without_torch(trained, tmp_path):
     command = json.loads(_instructions("CMD")[-1])  # exec form
     assert command[:4] == ["python", "-m", "proj", "serve"]

@@ -78,6 +78,7 @@ def test_logits_of_the_wrong_width_are_a_clear_error():
         task.training_step(_batch(), 0)
 
 
+@pytest.mark.slow
 def test_checkpoint_of_a_python_built_task_loads_weights_only(tiny_data_dir, tmp_path):
     task = ImageClassifier(NeuralNetwork(), num_classes=10)
     assert "net" not in task.hparams
@@ -97,6 +98,7 @@ def test_checkpoint_of_a_python_built_task_loads_weights_only(tiny_data_dir, tmp
     torch.testing.assert_close(task(x), restored(x))
 
 
+@pytest.mark.slow
 def test_flip_tta_averages_the_mirror_outside_training_only():
     torch.manual_seed(0)
     net = FashionCNN(width=8)
@@ -114,6 +116,7 @@ def test_flip_tta_averages_the_mirror_outside_training_only():
         assert not torch.allclose(task(images), net(images))
 
 
+@pytest.mark.slow
 def test_shift_tta_averages_one_pixel_moves_and_combines_with_flip():
     torch.manual_seed(0)
     net = FashionCNN(width=8).eval()

@@ -48,6 +48,7 @@ def _blobs(n: int = 96) -> DataLoader:
     return DataLoader(TensorDataset(images, labels), batch_size=16)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CATALOGUE)
 def test_each_classifying_loss_of_the_catalogue_trains(name):
     torch.manual_seed(0)
@@ -81,6 +82,7 @@ def test_each_loss_gets_its_inputs_in_the_form_it_takes():
     assert torch.allclose(bce, F.binary_cross_entropy_with_logits(logits, mixed))
 
 
+@pytest.mark.slow
 def test_a_users_loss_and_a_catalogue_loss_by_class_path(tiny_data_dir):
     short = [*tiny_data_args(tiny_data_dir), *QUIET, "--trainer.max_epochs", "1"]
     main(["fit", "--config", MLP, "--model.init_args.loss", f"{__name__}.FocalLoss",
@@ -93,6 +95,7 @@ def test_a_users_loss_and_a_catalogue_loss_by_class_path(tiny_data_dir):
     assert f"class_path: {__name__}.FocalLoss" in saved and "gamma: 1.5" in saved
 
 
+@pytest.mark.slow
 def test_balanced_class_weights_come_from_the_training_split(tmp_path, caplog):
     root = write_class_folders(tmp_path / "pets", {"cat": 16, "dog": 4})
     with caplog.at_level(logging.INFO):
@@ -123,6 +126,7 @@ def test_weights_that_do_not_fit_are_one_line():
         ImageClassifier(net, num_classes=3, loss=nn.KLDivLoss(), class_weights="balanced")
 
 
+@pytest.mark.slow
 def test_mixup_with_a_loss_that_takes_class_indices_is_one_line_at_start(tiny_data_dir, capsys):
     with pytest.raises(SystemExit):
         main(["fit", "--config", MLP, *tiny_data_args(tiny_data_dir), *QUIET,
@@ -132,6 +136,7 @@ def test_mixup_with_a_loss_that_takes_class_indices_is_one_line_at_start(tiny_da
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", ["L1Loss", "SmoothL1Loss", "HuberLoss"])
 def test_the_regressor_takes_any_loss(loss):
     model = Regressor(nn.Linear(1, 1), loss=getattr(nn, loss)(),

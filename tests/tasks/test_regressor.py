@@ -41,6 +41,7 @@ def test_bad_arguments_name_the_key():
         LineDataModule(low=5, high=5)
 
 
+@pytest.mark.slow
 def test_sgd_recovers_the_line_and_the_closed_form(tmp_path, caplog):
     caplog.set_level(logging.INFO)
     L.seed_everything(0)
@@ -78,6 +79,7 @@ def test_course_recipe_from_its_config_writes_weight_and_bias(capsys):
     assert metrics["global_step"] == 1000
 
 
+@pytest.mark.slow
 def test_predict_writes_its_outputs_stacked_one_value_per_point():
     config = str(REPO / "configs" / "line" / "linear.yaml")
     main(["fit", "--config", config, "--trainer.max_epochs", "5", "--test_after_fit", "false"])

@@ -38,6 +38,7 @@ def test_bad_warmup_is_named_and_a_short_run_warms_up_less():
     assert lrs[:4] == pytest.approx([0.5, 2 / 3, 5 / 6, 1.0])
 
 
+@pytest.mark.slow
 def test_the_classifier_steps_it_per_batch_over_the_trainers_steps(tiny_data_dir, tmp_path):
     schedule = functools.partial(WarmupCosineLR, warmup_steps=2, total_steps=None, eta_min=0.0)
     task = ImageClassifier(FashionCNN(width=8), num_classes=10, lr_scheduler=schedule)
