@@ -13,8 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from proj.data import fashion_mnist
-
 REPO = Path(__file__).resolve().parents[1]
 NUM_CLASSES = 10
 # CLI flags for in-process runs whose output no test reads
@@ -70,6 +68,10 @@ def write_fashion_mnist(folder: Path, num_train: int = 320, num_test: int = 120)
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs in its own folder and never sees the system's real Fashion-MNIST."""
+    # imported here, not at the top: pytest-xdist's controller loads this file but runs
+    # no test, and importing torch cost it 10 s before it started the workers
+    from proj.data import fashion_mnist
+
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(fashion_mnist, "SYSTEM_DIRS", ())
 
