@@ -50,12 +50,14 @@ train: setup
 
 # pytest-xdist: one worker per core, idle workers taking queued tests from busy ones
 # (worksteal), each worker's torch given its share of the cores (tests/conftest.py)
+PYTEST = $(BIN)/python -m pytest -n auto --dist worksteal
+
 test: setup-dev
-	$(BIN)/python -m pytest -n auto --dist worksteal
+	$(PYTEST)
 
 # under a minute on 2 cores: the tests not marked slow
 test-fast: setup-dev
-	$(BIN)/python -m pytest -n auto --dist worksteal -m "not slow"
+	$(PYTEST) -m "not slow"
 
 # The Dockerfile's command outside a container: EXPORT=<export folder>, or the best
 # checkpoint of CONFIG.

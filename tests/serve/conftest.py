@@ -28,7 +28,9 @@ class Trained:
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory) -> Trained:
     if "PYTEST_XDIST_WORKER" not in os.environ:
-        return _train(tmp_path_factory.mktemp("served"))
+        root = tmp_path_factory.mktemp("served")
+        _train(root)
+        return _found(root)
     # every xdist worker asks for it: the first makes it in the session's shared folder
     # (about 25 s on 2 cores, most of it the ONNX export), the others wait and read it
     root = tmp_path_factory.getbasetemp().parent / "served"
@@ -39,18 +41,18 @@ def trained(tmp_path_factory) -> Trained:
     return _found(root)
 
 
-def _train(root: Path) -> Trained:
+def _train(root: Path) -> None:
     """Fit, predict and export the tiny classifier into `root`."""
     data = write_fashion_mnist(root / "data", num_train=320, num_test=200)
     common = ["--config", CNN, *tiny_data_args(data), "--logs_dir", str(root / "logs"), *QUIET]
     common += ["--model.net.width", "8"]
     main(["fit", *common, "--trainer.max_epochs", "1", "--trainer.limit_val_batches", "1",
           "--views.graph", "false"])  # fmt: skip
-    main(["predict", *common, "--ckpt_path", str(_checkpoint(root))])
+    checkpoint = str(_checkpoint(root))
+    main(["predict", *common, "--ckpt_path", checkpoint])
     export = runpy.run_path(str(REPO / "scripts" / "export.py"), run_name="export")["main"]
     args = ["--formats", "onnx", "--triton", "--out", str(root / "export")]
-    assert export(["--ckpt_path", str(_checkpoint(root)), *args]) == 0
-    return _found(root)
+    assert export(["--ckpt_path", checkpoint, *args]) == 0
 
 
 def _checkpoint(root: Path) -> Path:
