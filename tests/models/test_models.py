@@ -38,6 +38,16 @@ def test_cnn_depth_stacks_convolutions_in_each_block(depth, convs):
     assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
 
 
+def test_cnn_residual_adds_each_block_input_to_its_later_convolutions():
+    plain, residual = FashionCNN(width=8, depth=2), FashionCNN(width=8, depth=2, residual=True)
+    assert _params(residual) == _params(plain)  # the skip is free
+    later = residual.backbone[0][3]  # the block's second convolution, after conv-BN-ReLU
+    nn.init.zeros_(later.conv.weight)  # a zero branch leaves only the skip
+    x = torch.rand(2, 8, 28, 28)  # non-negative, as after a ReLU
+    torch.testing.assert_close(later.eval()(x), x)
+    assert residual(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+
+
 def test_cnn_depth_1_keeps_the_checkpoint_keys_of_before():
     """Checkpoints trained before `depth` existed must still load."""
     keys = set(FashionCNN(width=8).state_dict())
