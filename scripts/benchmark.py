@@ -7,13 +7,16 @@ the per-round ratios and their (min, max) as `<name>_spread`.
 
 Groups and their ways:
   mlp, cnn, cifar2_net   the course MLP (batch 64, SGD) and FashionCNN (batch 128, AdamW) on
-      the real Fashion-MNIST training split, the course's CIFAR-2 `Net` (batch 64, SGD):
+      the real Fashion-MNIST training split, the course's CIFAR-2 `Net` (batch 64, SGD);
+  cifar10_resnet18       torchvision's ResNet-18 at 32x32 (batch 256, SGD) on CIFAR-10, a
+      GPU-sized group, not in the default set:
       raw        a plain loop over pre-made in-memory uint8 batches (the limit)
       lightning  the same loop as a bare LightningModule in a bare Trainer (no logger,
-                 checkpoints, progress or callbacks): what Lightning's loop itself costs (MLP)
+                 checkpoints, progress or callbacks): what Lightning's loop itself costs
+                 (MLP, FashionCNN, ResNet-18)
       proj       `python -m proj fit` with the shipped defaults: TensorBoard logger and
                  views, checkpointing, progress, training metrics
-      proj_no_*  proj with one of its per-step optimisations switched off (MLP)
+      proj_<variant>  proj with one per-step feature changed (MLP; VARIANTS below)
       per_sample a plain loop over torchvision's FashionMNIST + ToTensor + Normalize +
                  DataLoader (MLP, full runs only)
   folder  one epoch over `--photos` JPEGs of photo content (500x375, quality 90) that the
@@ -26,9 +29,9 @@ Groups and their ways:
     python scripts/benchmark.py --quick --json b.json     # about 9 minutes on 2 cores
     python scripts/benchmark.py --json b.json             # whole epochs
 
-Ratios: mlp_overhead_ratio = proj / raw, likewise cnn_ and cifar2_net_overhead_ratio;
-mlp_lightning_ratio = lightning / raw; mlp_proj_over_lightning = proj / lightning;
-mlp_no_<optimisation>_ratio = proj with it off / proj (above 1: it pays);
+Ratios: <group>_overhead_ratio = proj / raw, <group>_lightning_ratio = lightning / raw,
+<group>_proj_over_lightning = proj / lightning; mlp_<variant>_ratio = the variant / proj
+(above 1: proj's default is faster by that factor; below 1: the feature costs that share);
 folder_speedup = baseline / proj's first epoch, folder_later_speedup = baseline / a later
 one. `--quick` times the steady state of the first batches (from step 60 to the model's
 `quick_steps`, the same window for every way) and scales it to an epoch. CIFAR-10 is read
@@ -91,6 +94,16 @@ MODELS = {
         "val_size": 1000,
         "quick_steps": 141,  # the whole epoch: 9,000 images
     },
+    "cifar10_resnet18": {
+        "config": "cifar10/resnet34.yaml",  # its SGD recipe; the net is replaced
+        "batch": 256,
+        "net": "proj.models.TorchvisionNet",
+        "net_args": {"arch": "resnet18", "num_classes": 10},
+        "optimizer": "torch.optim.SGD",
+        "optimizer_args": {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.0005},
+        "val_size": 1000,
+        "quick_steps": 120,
+    },
 }
 CIFAR_FOLDER = "cifar-10-batches-py"
 
@@ -112,9 +125,10 @@ def _optimizer(model: str, params) -> torch.optim.Optimizer:
 
 @functools.cache  # a worker reads its data once: for its batches and its epoch length
 def _datamodule(model: str, data_dir: str):
-    from proj.data import CIFAR2DataModule, FashionMNISTDataModule
+    from proj.data import CIFAR2DataModule, CIFAR10DataModule, FashionMNISTDataModule
 
-    kind = CIFAR2DataModule if model.startswith("cifar") else FashionMNISTDataModule
+    kinds = {"cifar2": CIFAR2DataModule, "cifar10": CIFAR10DataModule}
+    kind = kinds.get(model.split("_")[0], FashionMNISTDataModule)
     spec = MODELS[model]
     dm = kind(data_dir=data_dir, batch_size=spec["batch"], val_size=spec["val_size"])
     dm.prepare_data()
@@ -229,9 +243,12 @@ class StepWindow(Callback):
             self.seconds_per_step = (_now() - self._start) / steps
 
 
-def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> float:
+def time_proj(
+    model: str, data_dir: str, limit: int | None, warmup: int, extra: tuple[str, ...] = ()
+) -> float:
     """The whole first epoch (validation and checkpointing included) or, with a limit, the
-    steady state: steps `warmup` to `limit`, so one-time costs are not scaled up."""
+    steady state: steps `warmup` to `limit`, so one-time costs are not scaled up. `extra`:
+    more command-line arguments, after the others."""
     from proj.cli import run
 
     spec = MODELS[model]
@@ -256,7 +273,7 @@ def time_proj(model: str, data_dir: str, limit: int | None, warmup: int) -> floa
             window = {"class_path": "__main__.StepWindow", "init_args": {"warmup": warmup}}
             args += ["--trainer.limit_train_batches", str(limit),
                      f"--trainer.callbacks+={json.dumps(window)}"]  # fmt: skip
-        trainer = run(args).trainer
+        trainer = run([*args, *extra]).trainer
         expected = _optimizer(model, [torch.zeros(1, requires_grad=True)]).defaults
         if trainer.optimizers[0].defaults != expected:  # the raw loop would do other work
             sys.exit(f"proj ran {trainer.optimizers[0].defaults}, the raw loop {expected}")
@@ -414,16 +431,37 @@ def _torchmetrics_training_metrics() -> None:
     ImageClassifier.on_train_epoch_end = lambda self: None
 
 
-# Each of proj's per-step optimisations switched off in turn (`proj_<name>` ways, MLP only).
-OPTIMISATIONS_OFF = {
-    "no_summed_metrics": _torchmetrics_training_metrics,
+def _no_loss_guard() -> None:
+    """No non-finite-loss check: the guard's `torch.isfinite(loss)` is a host sync per step."""
+    import proj.tasks.classifier
+
+    proj.tasks.classifier.guard_loss = lambda loss, module, batch_idx, policy: loss
+
+
+def _terminal() -> None:
+    """As if at a terminal: proj shows its Rich bar (a redraw every 10 batches), not a line
+    per epoch as it does here, where the worker's output is a pipe."""
+    sys.stdout.isatty = lambda: True
+
+
+# proj with one per-step feature changed (`proj_<name>` ways, MLP only): a function run in
+# the worker before timing, and command-line arguments
+VARIANTS = {
+    "no_summed_metrics": (_torchmetrics_training_metrics, ()),
+    "no_loss_guard": (_no_loss_guard, ()),
+    "log_every_step": (None, ("--trainer.log_every_n_steps", "1")),
+    "terminal_bar": (_terminal, ()),
+    "no_progress_bar": (None, ("--trainer.enable_progress_bar", "false")),
 }
 WAYS = {
     "raw": time_raw,
     "lightning": time_lightning,
     "proj": time_proj,
     "per_sample": time_per_sample,
-    **{f"proj_{name}": time_proj for name in OPTIMISATIONS_OFF},
+    **{
+        f"proj_{name}": functools.partial(time_proj, extra=extra)
+        for name, (_, extra) in VARIANTS.items()
+    },
 }
 
 
@@ -434,14 +472,15 @@ def worker(way: str, model: str, data_dir: str, limit: int | None) -> None:
     if model in COMPILE_NETS:
         print(json.dumps(compile_step(model, compiled=way == "compiled", steps=limit or 20)))
         return
-    if way.startswith("proj_"):
-        OPTIMISATIONS_OFF[way.removeprefix("proj_")]()
+    if way.startswith("proj_") and (change := VARIANTS[way.removeprefix("proj_")][0]):
+        change()
     # After step 50, the first that logs: Lightning's first `self.log` pays a one-time ~0.25 s
     # (torch._dynamo's set-up), which a window of a few hundred steps would spread over them.
     warmup = min(QUICK_WARMUP, limit // 2) if limit else 0
     seconds_per_step = WAYS[way](model, data_dir, limit, warmup)
     epoch_steps = len(_datamodule(model, data_dir).train_dataloader())
-    print(json.dumps({"seconds": seconds_per_step * epoch_steps}))
+    # on a line of its own: a Rich bar (terminal_bar) leaves a cursor code unterminated
+    print("\n" + json.dumps({"seconds": seconds_per_step * epoch_steps}))
 
 
 def write_standin_cifar10(data_dir: Path, per_file: int = 10_000) -> None:
@@ -502,27 +541,33 @@ def compile_step(model: str, compiled: bool, steps: int) -> dict[str, float]:
     return {**result, "first_step_seconds": first} if compiled else result
 
 
+GPU_SIZED = {"cifar10_resnet18", *COMPILE_NETS}  # minutes on a CPU: asked for by name
 GROUPS = {  # the ways timed in each pair, per model
-    "mlp": ["raw", "lightning", "proj", *(f"proj_{name}" for name in OPTIMISATIONS_OFF)],
-    "cnn": ["raw", "proj"],
+    "mlp": ["raw", "lightning", "proj", *(f"proj_{name}" for name in VARIANTS)],
+    "cnn": ["raw", "lightning", "proj"],
     "cifar2_net": ["raw", "proj"],
+    "cifar10_resnet18": ["raw", "lightning", "proj"],
     "folder": list(FOLDER_WAYS),
     **{name: ["eager", "compiled"] for name in COMPILE_NETS},
 }
 RATIOS = {  # name: (numerator, denominator), each a `<group>_<way>` time of the same pair
-    "mlp_overhead_ratio": ("mlp_proj", "mlp_raw"),
-    "mlp_lightning_ratio": ("mlp_lightning", "mlp_raw"),
-    "mlp_proj_over_lightning": ("mlp_proj", "mlp_lightning"),
-    "cnn_overhead_ratio": ("cnn_proj", "cnn_raw"),
-    "cifar2_net_overhead_ratio": ("cifar2_net_proj", "cifar2_net_raw"),
+    **{
+        name: (f"{group}_{top}", f"{group}_{bottom}")
+        for group in ("mlp", "cnn", "cifar2_net", "cifar10_resnet18")
+        for name, top, bottom in (
+            (f"{group}_overhead_ratio", "proj", "raw"),
+            (f"{group}_lightning_ratio", "lightning", "raw"),
+            (f"{group}_proj_over_lightning", "proj", "lightning"),
+        )
+    },
     "inmemory_speedup": ("mlp_per_sample", "mlp_proj"),
     "folder_speedup": ("folder_baseline", "folder_proj"),
     "folder_later_speedup": ("folder_baseline", "folder_proj_later"),
     # above 1: the compiled step is faster by that factor
     "compile_cnn_speedup": ("compile_cnn_eager", "compile_cnn_compiled"),
     "compile_resnet18_speedup": ("compile_resnet18_eager", "compile_resnet18_compiled"),
-    # above 1: the optimisation makes proj faster by that factor
-    **{f"mlp_{name}_ratio": (f"mlp_proj_{name}", "mlp_proj") for name in OPTIMISATIONS_OFF},
+    # above 1: proj's default is faster by that factor; below 1: the feature costs that share
+    **{f"mlp_{name}_ratio": (f"mlp_proj_{name}", "mlp_proj") for name in VARIANTS},
 }
 
 
@@ -534,8 +579,9 @@ def main(argv: list[str] | None = None) -> int:
         "--groups",
         nargs="+",
         choices=[*GROUPS, "compile"],
-        default=[g for g in GROUPS if g not in COMPILE_NETS],
-        help="compile: both compile_* groups (not in the default set: ~1 min of compiling each)",
+        default=[g for g in GROUPS if g not in GPU_SIZED],
+        help="compile: both compile_* groups; these and cifar10_resnet18 are not in the "
+        "default set (minutes each on a CPU)",
     )
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--data_dir", default="data", help="Fashion-MNIST's folder")
@@ -571,8 +617,9 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as scratch:
         cifar_data = "real"
-        if "cifar2_net" in args.groups and not (Path(args.cifar_dir) / CIFAR_FOLDER).is_dir():
-            print(f"no {CIFAR_FOLDER}/ in {args.cifar_dir}: timing CIFAR-2 on a stand-in",
+        cifar = any(group.startswith("cifar") for group in args.groups)
+        if cifar and not (Path(args.cifar_dir) / CIFAR_FOLDER).is_dir():
+            print(f"no {CIFAR_FOLDER}/ in {args.cifar_dir}: timing CIFAR on a stand-in",
                   file=sys.stderr)  # fmt: skip
             write_standin_cifar10(Path(scratch))
             args.cifar_dir, cifar_data = scratch, "stand-in (random pixels, real sizes)"

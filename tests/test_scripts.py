@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from proj.cli import main as proj
+from proj.precision import preferred_precision
 from tests.conftest import MLP, QUIET, REPO, tiny_data_args
 
 
@@ -115,7 +116,7 @@ def test_results_script_builds_tables_curves_and_the_readme_section(tiny_data_di
 
 @pytest.mark.slow
 def test_benchmark_times_every_model_both_ways(tiny_data_dir, tmp_path, monkeypatch):
-    """Each model's raw loop and proj run (a few steps) on tiny data; CIFAR-2 on a stand-in."""
+    """Each model's every way (a few steps) on tiny data; the CIFAR ones on a stand-in."""
     import runpy
 
     benchmark = runpy.run_path(str(REPO / "scripts" / "benchmark.py"), run_name="benchmark")
@@ -133,7 +134,7 @@ def test_benchmark_times_every_model_both_ways(tiny_data_dir, tmp_path, monkeypa
     )
     for model in benchmark["MODELS"]:
         data_dir = str(tmp_path) if model.startswith("cifar") else str(tiny_data_dir)
-        for way in ("raw", "lightning", "proj") if model == "mlp" else ("raw", "proj"):
+        for way in benchmark["GROUPS"][model]:
             seconds_per_step = benchmark["WAYS"][way](model, data_dir, 3, 1)
             assert 0 < seconds_per_step < 10, (model, way)
 
@@ -178,13 +179,19 @@ def test_benchmark_times_the_image_folder_every_way(tmp_path):
 
 
 @pytest.mark.slow
-def test_benchmark_runs_proj_with_each_optimisation_off(tiny_data_dir, tmp_path):
-    """All four switched off at once, in a process of their own: proj still trains."""
+def test_benchmark_runs_proj_with_every_variant_at_once(tiny_data_dir, tmp_path):
+    """Every per-step variant together, in a process of their own, but `no_progress_bar`
+    (it would hide the bar this reads): proj still trains, logs through torchmetrics and
+    every step, without the loss guard, and the Rich bar shows train/acc."""
     code = (
         "import runpy, sys; b = runpy.run_path(sys.argv[1], run_name='benchmark');"
         "b['MODELS']['mlp']['val_size'] = 64;"
-        "[switch() for switch in b['OPTIMISATIONS_OFF'].values()];"
-        "print(b['time_proj']('mlp', sys.argv[2], None, 0))"
+        "[change() for change, _ in b['VARIANTS'].values() if change];"
+        "import proj.tasks.classifier as c; nan = float('nan');"
+        "assert c.guard_loss(nan, None, 0, 'stop') is nan;"  # no check
+        "extra = [a for name, (_, args) in b['VARIANTS'].items() if name != 'no_progress_bar'"
+        " for a in args];"
+        "print(chr(10), b['time_proj']('mlp', sys.argv[2], None, 0, extra=tuple(extra)))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(REPO / "scripts" / "benchmark.py"), str(tiny_data_dir)],
@@ -202,16 +209,20 @@ def test_gpu_check_runs_its_cpu_path(tiny_data_dir, tmp_path):
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "gpu_check.py"), "--device", "cpu",
          "--steps", "4", "--pairs", "1", "--every", "2", "--data_dir", str(tiny_data_dir),
-         "--json", str(out)],
+         "--groups", "cnn", "--json", str(out)],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["device"] == "cpu" and result["benchmark"]["pairs"] == 1
     assert result["benchmark"]["cnn_overhead_ratio"] > 0
-    assert set(result["epochs"]) == {"cnn", "fast"}
-    assert result["epochs"]["cnn"]["precision"] == "32-true"
-    assert all(run["epoch_seconds"] > 0 for run in result["epochs"].values())
+    assert result["benchmark"]["cnn_proj_over_lightning"] > 0
+    assert set(result["fits"]) == {"fast", "best", "best_long"}
+    chosen = preferred_precision("cpu")[0]  # each config prefers bf16 where it is native
+    assert all(run["precision"] == chosen for run in result["fits"].values())
+    assert all(
+        run["fit_seconds"] > 0 and 0 <= run["test_acc"] <= 1 for run in result["fits"].values()
+    )
     assert result["guard"]["ms_per_step_sync_every_step"] > 0
     assert "ms_per_step_flag_every_2" in result["guard"]
 
