@@ -24,6 +24,7 @@ before a GPU is lent.
 import argparse
 import functools
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,7 +75,7 @@ def fit(args, name: str) -> dict:
         "precision": metrics["precision"],
         "fit_seconds": metrics["fit_seconds"],
         "epochs": len(epochs),
-        "median_epoch_seconds": sorted(epochs)[len(epochs) // 2],
+        "median_epoch_seconds": statistics.median(epochs),
         "test_acc": metrics["test"]["test/acc"],
     }
 

@@ -67,10 +67,8 @@ class FashionCNN(nn.Module):
                 "FashionCNN: depth is one number or three (one per block), each at least 1; "
                 f"got {depth}"
             )
-        self.backbone = nn.Sequential(
-            _conv_block(
-                in_channels, width, depths[0], residual
-            ),  # (B, C, 28, 28) -> (B, w, 14, 14)
+        self.backbone = nn.Sequential(  # (B, C, 28, 28) ->
+            _conv_block(in_channels, width, depths[0], residual),  # -> (B, w, 14, 14)
             _conv_block(width, 2 * width, depths[1], residual),  # -> (B, 2w, 7, 7)
             _conv_block(2 * width, 4 * width, depths[2], residual),  # -> (B, 4w, 3, 3)
             nn.Flatten(),  # -> (B, 4w*3*3)
