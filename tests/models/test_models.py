@@ -61,6 +61,21 @@ def test_cnn_bad_depth_is_named(depth):
         FashionCNN(depth=depth)
 
 
+def test_cnn_width_per_block_sets_each_blocks_channels():
+    model = FashionCNN(width=(4, 12, 20), depth=2, residual=True)
+    convs = [[m.out_channels for m in block.modules() if isinstance(m, nn.Conv2d)]
+             for block in model.backbone[:3]]  # fmt: skip
+    assert convs == [[4, 4], [12, 12], [20, 20]]
+    assert model.backbone(torch.randn(2, 1, 28, 28)).shape == (2, 20 * 3 * 3)
+    assert set(FashionCNN(width=8).state_dict()) == set(FashionCNN(width=(8, 16, 32)).state_dict())
+
+
+@pytest.mark.parametrize("width", [0, (8, 16), (8, 0, 32)])
+def test_cnn_bad_width_is_named(width):
+    with pytest.raises(ValueError, match="width"):
+        FashionCNN(width=width)
+
+
 def _classifiers() -> list:
     """Every exported nn.Module of proj.models and proj.course (when present) that a config
     can build from `num_classes` alone: whatever is exported, however many."""

@@ -45,7 +45,10 @@ class FashionCNN(nn.Module):
     image at `width=32` on a bf16 CPU, and about as much at `width=16` as depth 1 at 32;
     depth bought more accuracy than width (docs/recipes.md). `residual` adds each block's
     input to its convolutions after the first (same width, no extra multiply-adds), so a
-    deeper block trains like a ResNet's rather than a plain stack's.
+    deeper block trains like a ResNet's rather than a plain stack's. `width` is one number
+    (the blocks get w, 2w, 4w channels) or three: on a CPU the 28x28 first block costs
+    most per multiply-add (batch norm, ReLU and pooling over the largest activations), so
+    a narrow first block pays for wider later ones (docs/recipes.md).
     """
 
     input_size = (1, 28, 28)  # (channels, height, width) it is built for
@@ -54,7 +57,7 @@ class FashionCNN(nn.Module):
         self,
         num_classes: int = 10,
         in_channels: int = 1,
-        width: int = 32,
+        width: int | tuple[int, int, int] = 32,
         dropout: float = 0.25,
         hidden: int = 0,
         depth: int | tuple[int, int, int] = 1,
@@ -67,13 +70,20 @@ class FashionCNN(nn.Module):
                 "FashionCNN: depth is one number or three (one per block), each at least 1; "
                 f"got {depth}"
             )
+        widths = (width, 2 * width, 4 * width) if isinstance(width, int) else tuple(width)
+        if len(widths) != 3 or min(widths) < 1:
+            raise ValueError(
+                "FashionCNN: width is one number (blocks of w, 2w, 4w channels) or three "
+                f"(one per block), each at least 1; got {width}"
+            )
+        w1, w2, w3 = widths
         self.backbone = nn.Sequential(  # (B, C, 28, 28) ->
-            _conv_block(in_channels, width, depths[0], residual),  # -> (B, w, 14, 14)
-            _conv_block(width, 2 * width, depths[1], residual),  # -> (B, 2w, 7, 7)
-            _conv_block(2 * width, 4 * width, depths[2], residual),  # -> (B, 4w, 3, 3)
-            nn.Flatten(),  # -> (B, 4w*3*3)
+            _conv_block(in_channels, w1, depths[0], residual),  # -> (B, w1, 14, 14)
+            _conv_block(w1, w2, depths[1], residual),  # -> (B, w2, 7, 7)
+            _conv_block(w2, w3, depths[2], residual),  # -> (B, w3, 3, 3)
+            nn.Flatten(),  # -> (B, w3*3*3)
         )
-        features = 4 * width * 3 * 3
+        features = w3 * 3 * 3
         hidden_layer = [nn.Linear(features, hidden), nn.ReLU(inplace=True)] if hidden else []
         self.head = nn.Sequential(
             *hidden_layer, nn.Dropout(dropout), nn.Linear(hidden or features, num_classes)
